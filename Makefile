@@ -1,0 +1,50 @@
+# "PyTorch on Apple Silicon": every target sets up .venv first, so a fresh clone needs no other step.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NB ?= $(wildcard notebooks/*.ipynb)
+DEVICE ?=
+PARAMS ?=
+PORT ?= 8000
+# Nothing downloads at run time: models and data come from installed packages.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lab execute test book serve clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  variables: NB=notebooks/01-....ipynb  DEVICE=auto|mps|cuda|cpu  PARAMS='-p name value'  PORT=8000"
+
+setup: $(STAMP) ## Create .venv and install the pinned stack (quick when nothing changed)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -e .
+	touch $@
+
+lab: setup ## JupyterLab on the chapter sources, on 127.0.0.1
+	$(PY) -m jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+
+execute: setup ## Run sources into book/ with papermill (NB=one notebook, DEVICE=cuda, PARAMS='-p k v')
+	$(PY) tools/execute.py $(NB) $(if $(DEVICE),-p device $(DEVICE)) $(PARAMS)
+
+test: setup ## Unit tests, notebook rules, ruff, and nbval re-validation of book/ — one pytest run
+	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+book: setup ## Build the site from the stored outputs into _build/html (warnings are errors)
+	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --quiet
+	@echo "open _build/html/book/intro.html, or run: make serve"
+
+serve: ## Serve the built site on 127.0.0.1 (PORT=8000)
+	@test -d _build/html || { echo "no site yet: run make book"; exit 1; }
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+clean: ## Remove the built site and caches (keeps .venv)
+	rm -rf _build .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -1,0 +1,76 @@
+"""The provenance banner: what produced the outputs on a page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+#: Field names, in banner order. tests/sanitize.cfg masks their values when outputs are compared.
+FIELDS = ("Device", "CPU", "OS", "Python", "PyTorch", "Executed")
+
+
+def _cpu_model() -> str:
+    if sys.platform == "darwin":
+        try:  # "Apple M1 Pro" on Apple Silicon
+            out = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5
+            )
+            if out.returncode == 0 and out.stdout.strip():
+                return out.stdout.strip()
+        except OSError:
+            pass
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _os_name() -> str:
+    if sys.platform == "darwin":
+        return f"macOS {platform.mac_ver()[0]} ({platform.machine()})"
+    return f"{platform.system()} {platform.release()} ({platform.machine()})"
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        get_name = getattr(torch.backends.mps, "get_name", None)  # added in torch 2.8
+        return get_name() if get_name else _cpu_model()
+    return _cpu_model()
+
+
+def machine_info(device: torch.device | str) -> dict[str, str]:
+    """The facts the banner prints, as a dict keyed by :data:`FIELDS`."""
+    device = torch.device(device)
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return {
+        "Device": f"{device} · {_device_name(device)}",
+        "CPU": f"{_cpu_model()} · {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()}",
+        "OS": _os_name(),
+        "Python": platform.python_version(),
+        "PyTorch": torch.__version__,
+        "Executed": now,
+    }
+
+
+def provenance_banner(device: torch.device | str) -> str:
+    """A short block of text naming the device, chip, OS, versions and date of a run."""
+    info = machine_info(device)
+    width = max(map(len, FIELDS))
+    lines = ["Provenance: the outputs on this page were produced by"]
+    lines += [f"  {key:<{width}} : {info[key]}" for key in FIELDS]
+    return "\n".join(lines)
+
+
+def show_provenance(device: torch.device | str) -> None:
+    """Print :func:`provenance_banner` (the cell every chapter runs after its parameters)."""
+    print(provenance_banner(device))
