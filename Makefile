@@ -20,7 +20,13 @@ help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 	@echo "  variables: NB=notebooks/01-....ipynb  DEVICE=auto|mps|cuda|cpu  PARAMS='-p name value'  PORT=8000"
 
-setup: $(STAMP) ## Create .venv and install the pinned stack (quick when nothing changed)
+ifeq ($(origin PY),command line)
+# PY=python (e.g. the conda environment of environment.yml): use it as it is, create nothing.
+setup: ## Create .venv and install the pinned stack (quick when nothing changed; PY=python uses yours)
+	@$(PY) -c "import mpsbook, papermill, nbval" 2>/dev/null || { echo "$(PY) lacks the book's packages: pip install -r requirements.txt -e ."; exit 1; }
+else
+setup: $(STAMP)
+endif
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +44,7 @@ test: setup ## Unit tests, notebook rules, ruff, and nbval re-validation of book
 	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
 book: setup ## Build the site from the stored outputs into _build/html (warnings are errors)
-	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --quiet
+	$(PY) -c 'from jupyter_book.cli.main import main; main()' build . --warningiserror --nitpick --keep-going --quiet
 	@echo "open _build/html/book/intro.html, or run: make serve"
 
 serve: ## Serve the built site on 127.0.0.1 (PORT=8000)

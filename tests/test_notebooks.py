@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -117,7 +118,9 @@ def test_executed_copy_ran_completely(path):
     assert all(c.execution_count is not None for c in code), "every cell ran"
     errors = [c for c in code if any(o.output_type == "error" for o in c.outputs)]
     assert all("raises-exception" in c.metadata.get("tags", []) for c in errors), "only tagged cells raise"
-    assert "/work/" not in nbformat.writes(nb) and "/home/" not in nbformat.writes(nb), "no local paths stored"
+    text = nbformat.writes(nb)
+    local = [str(ROOT), str(Path.home()), sys.prefix]  # where this machine keeps the checkout and the venv
+    assert not [p for p in local if p in text], "the executed copy stores paths of the machine that ran it"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
