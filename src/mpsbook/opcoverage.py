@@ -5,7 +5,8 @@ generator reads to register its native operators. Each entry's ``dispatch:`` tab
 a kernel (keys may be comma-joined, as in ``"CPU, CUDA"``); a *structured* operator's functional and in-place
 variants have no table of their own and point at their ``out=`` variant with ``structured_delegate``; an entry
 with neither is ``CompositeImplicitAutograd`` (written in terms of other operators, so it runs wherever they
-do). An entry with ``ufunc_inner_loop`` gets generated CPU and CUDA kernels. This module turns that file into one :class:`Operator` per overload.
+do). An entry with ``ufunc_inner_loop`` gets generated CPU and CUDA kernels. This module turns that file into
+one :class:`Operator` per overload.
 
 It is an **upper bound** on what is missing for a backend: a few kernels are registered outside this file,
 with ``TORCH_LIBRARY_IMPL`` in C++ (the MPS backend does so in ``aten/src/ATen/native/mps`` and

@@ -1,0 +1,111 @@
+import pytest
+import torch
+
+from mpsbook.batchsize import AllocatorPeak, find_batch_size, is_out_of_memory
+
+MPS_OOM = (
+    "MPS backend out of memory (MPS allocated: 18.50 GB, other allocations: 448.00 KB, max allowed: 18.72 GB). "
+    "Tried to allocate 512.00 MB on shared pool. Use PYTORCH_MPS_HIGH_WATERMARK_RATIO=0.0 to disable upper "
+    "limit for memory allocations (may cause system failure)."
+)
+
+
+class FakeStep:
+    """A step that runs out of memory above ``threshold``, like a device would."""
+
+    def __init__(self, threshold: int, error: type[Exception] = torch.OutOfMemoryError, message: str = "CUDA oom"):
+        self.threshold, self.error, self.message = threshold, error, message
+        self.calls: list[int] = []
+
+    def __call__(self, batch_size: int) -> None:
+        self.calls.append(batch_size)
+        if batch_size > self.threshold:
+            raise self.error(self.message)
+
+
+class FakeMeter(AllocatorPeak):
+    """An allocator that reports 1 MiB per sample of the last step."""
+
+    def __init__(self, step: FakeStep):
+        super().__init__("cpu")
+        self.step = step
+
+    def peak(self) -> int:
+        return self.step.calls[-1] * 2**20 if self.step.calls else 0
+
+
+def test_recognises_out_of_memory_errors_only():
+    assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert is_out_of_memory(RuntimeError(MPS_OOM))
+    assert not is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 4x3)"))
+    assert not is_out_of_memory(ValueError("CUDA out of memory"))
+
+
+@pytest.mark.parametrize("threshold", [1, 5, 37, 64, 100, 1000])
+def test_finds_the_largest_size_that_fits(threshold):
+    step = FakeStep(threshold)
+    result = find_batch_size(step, "cpu", limit=512)
+    assert result.batch_size == min(threshold, 512)
+    assert all(p.fits == (p.batch_size <= threshold) for p in result.probes)
+
+
+def test_recovers_from_mps_style_errors():
+    step = FakeStep(20, RuntimeError, MPS_OOM)
+    result = find_batch_size(step, "cpu")
+    assert result.batch_size == 20
+    assert {p.reason for p in result.probes} == {"fits", "out of memory"}
+
+
+def test_other_errors_propagate():
+    step = FakeStep(3, RuntimeError, "mat1 and mat2 shapes cannot be multiplied")
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
+        find_batch_size(step, "cpu")
+
+
+def test_nothing_fits():
+    result = find_batch_size(FakeStep(0), "cpu", start=8)
+    assert result.batch_size == 0
+    assert [p.batch_size for p in result.probes] == [8, 4, 2, 1]
+
+
+def test_budget_with_a_meter():
+    step = FakeStep(10_000)
+    result = find_batch_size(step, "cpu", budget_bytes=48 * 2**20, meter=FakeMeter(step))
+    assert result.batch_size == 48
+    assert any(p.reason == "over budget" for p in result.probes)
+
+
+def test_budget_with_an_estimate():
+    result = find_batch_size(FakeStep(10_000), "cpu", budget_bytes=1000, estimate=lambda n: 30 * n)
+    assert result.batch_size == 33
+
+
+def test_cpu_budget_needs_an_estimate():
+    with pytest.raises(ValueError, match="pass estimate="):
+        find_batch_size(FakeStep(10), "cpu", budget_bytes=2**20)
+
+
+@pytest.mark.parametrize("kwargs", [{"start": 0}, {"start": 8, "limit": 4}, {"budget_bytes": 0}])
+def test_bad_arguments_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        find_batch_size(FakeStep(10), "cpu", **kwargs)
+
+
+def test_rows_for_a_table():
+    result = find_batch_size(FakeStep(3), "cpu", limit=8)
+    assert result.rows()[0] == {"batch size": 1, "fits": True, "MiB": None, "reason": "fits"}
+
+
+def test_a_real_training_step_on_the_cpu():
+    model = torch.nn.Linear(8, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(batch_size: int) -> None:
+        x, y = torch.randn(batch_size, 8), torch.randint(0, 2, (batch_size,))
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    per_sample = 8 * 4 * 3  # a rough estimate: input, activations and gradients of 8 float32 values
+    result = find_batch_size(step, "cpu", limit=256, budget_bytes=64 * per_sample, estimate=lambda n: n * per_sample)
+    assert result.batch_size == 64
