@@ -22,7 +22,7 @@ def toc_chapters() -> list[str]:
     files = []
     for part in toc.get("parts", []):
         files += [chapter["file"] for chapter in part.get("chapters", [])]
-    return files
+    return [f for f in files if not (ROOT / f"{f}.md").is_file()]  # prose pages (appendices) are no notebooks
 
 
 def code_sources(nb, skip_injected: bool = False) -> list[str]:

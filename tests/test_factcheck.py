@@ -1,0 +1,133 @@
+"""The fact-check appendix: its data file is well formed and every piece of evidence points somewhere real."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nbformat
+import pytest
+import yaml
+from conftest import ROOT
+from myst_parser.mdit_to_docutils.base import default_slugify
+
+spec = importlib.util.spec_from_file_location("factcheck_ext", ROOT / "_ext" / "factcheck.py")
+factcheck = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(factcheck)
+
+PAGE = ROOT / "book" / "factcheck.md"
+ROWS = factcheck.load_claims()
+HEADING_LEVELS = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["myst_heading_anchors"]
+
+
+def toc_files() -> set[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = {toc["root"]}
+    for part in toc.get("parts", []):
+        files |= {chapter["file"] for chapter in part.get("chapters", [])}
+    return files
+
+
+def markdown_of(page: str) -> str:
+    """The Markdown of a book page: a prose page, or the markdown cells of an executed chapter."""
+    md = ROOT / "book" / f"{page}.md"
+    if md.is_file():
+        return md.read_text()
+    nb = nbformat.read(ROOT / "book" / f"{page}.ipynb", as_version=4)
+    return "\n\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+
+
+def heading_slugs(markdown: str, max_level: int) -> set[str]:
+    """The anchors MyST gives headings up to ``max_level`` (myst_heading_anchors), skipping code fences."""
+    slugs, fenced = set(), False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        match = re.match(r"^(#{1,6}) (.+?)\s*#*\s*$", line)
+        if match and not fenced and len(match[1]) <= max_level:
+            slugs.add(default_slugify(match[2]))
+    return slugs
+
+
+def evidence_items() -> list[tuple[str, str]]:
+    return [(row["id"], target) for row in ROWS for target in factcheck.evidence_targets(row)]
+
+
+def test_there_are_over_a_hundred_claims_with_unique_ids():
+    ids = [row["id"] for row in ROWS]
+    assert len(ids) > 100
+    assert len(set(ids)) == len(ids), "IDs are unique"
+    assert all(re.fullmatch(r"F\d{3}", i) for i in ids), "IDs look like F001"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r["id"])
+def test_row_is_complete(row):
+    assert row["verdict"] in factcheck.VERDICTS
+    assert row["claim"].strip() and row["reason"].strip(), "a claim and a one-line reason"
+    assert "\n" not in row["reason"], "the reason is one line"
+    assert factcheck.evidence_targets(row), "evidence"
+    assert re.fullmatch(r"\d{1,2}(\.\d)?", row["guide_section"]), "a guide section such as 2 or 2.1"
+
+
+def test_every_verdict_is_counted():
+    counts = factcheck.verdict_counts(ROWS)
+    assert list(counts) == list(factcheck.VERDICTS)
+    assert sum(counts.values()) == len(ROWS)
+
+
+def test_ten_ranked_corrections():
+    ranks = sorted(int(row["top"]) for row in ROWS if row["top"])
+    assert ranks == list(range(1, 11)), "ranks 1 to 10, once each"
+    assert all(row["verdict"] != "correct" for row in ROWS if row["top"]), "only corrections are ranked"
+
+
+@pytest.mark.parametrize(("row_id", "target"), evidence_items(), ids=lambda x: x if isinstance(x, str) else "")
+def test_evidence_target_exists(row_id, target):
+    internal = factcheck.INTERNAL.match(target)
+    if internal:
+        page = f"book/{internal['page']}"
+        assert page in toc_files(), f"{row_id}: {page} is not in _toc.yml"
+        if internal["anchor"]:
+            slugs = heading_slugs(markdown_of(internal["page"]), HEADING_LEVELS)
+            assert internal["anchor"] in slugs, f"{row_id}: no heading #{internal['anchor']} in {page}"
+    else:
+        url = urlparse(target)
+        assert url.scheme == "https", f"{row_id}: {target!r} is neither a book page nor an https URL"
+        assert re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", url.netloc), f"{row_id}: bad host in {target!r}"
+        assert not re.search(r"\s", target), f"{row_id}: whitespace in {target!r}"
+
+
+def test_page_renders_every_guide_section():
+    tables = re.findall(r"^```\{factcheck-table\} (\S+)$", PAGE.read_text(), re.M)
+    assert len(tables) == len(set(tables)), "each guide section once"
+    assert set(tables) == {factcheck.top_section(row["guide_section"]) for row in ROWS}
+    assert "```{factcheck-counts}" in PAGE.read_text() and "```{factcheck-top}" in PAGE.read_text()
+
+
+def test_a_bad_verdict_is_named(tmp_path):
+    bad = tmp_path / "claims.csv"
+    bad.write_text("id,guide_section,claim,verdict,reason,evidence,top\nF001,1,x,dubious,y,https://example.org,\n")
+    with pytest.raises(ValueError, match=r"F001: verdict 'dubious' is not one of correct, wrong"):
+        factcheck.load_claims(bad)
+
+
+def test_missing_evidence_is_named(tmp_path):
+    bad = tmp_path / "claims.csv"
+    bad.write_text("id,guide_section,claim,verdict,reason,evidence,top\nF002,1,x,wrong,y,,\n")
+    with pytest.raises(ValueError, match="F002: no evidence"):
+        factcheck.load_claims(bad)
+
+
+def test_evidence_links_are_labelled():
+    assert factcheck.evidence_markdown("01-unified-memory#3-how-long-a-copy-takes") == (
+        "[ch. 1 § 3](01-unified-memory.ipynb#3-how-long-a-copy-takes)"
+    )
+    assert factcheck.evidence_markdown("glossary") == "[glossary](glossary.md)"
+    assert factcheck.evidence_markdown("https://www.apple.com/newsroom/x/") == "[apple.com](https://www.apple.com/newsroom/x/)"
+
+
+def test_data_file_is_where_the_page_says():
+    assert factcheck.DATA == ROOT / "src" / "mpsbook" / "data" / "factcheck.csv"
+    assert Path("src/mpsbook/data/factcheck.csv").as_posix() in PAGE.read_text()
