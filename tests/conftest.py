@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -64,3 +65,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.section("the test run changed the git tree", red=True)
         for line in changes:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The site built once per session from the stored outputs into a temporary directory (warnings are errors).
+
+    Runs Jupyter Book's CLI through its ``main()``: ``python -m jupyter_book.cli.main`` has no ``__main__``
+    guard and silently builds nothing.
+    """
+    out = tmp_path_factory.mktemp("built-site")
+    result = subprocess.run(
+        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT),
+         "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going", "--quiet"],
+        capture_output=True, text=True, timeout=600,
+    )
+    html = out / "_build" / "html"
+    assert result.returncode == 0 and (html / "index.html").is_file(), result.stdout[-3000:] + result.stderr[-3000:]
+    return html
