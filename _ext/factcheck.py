@@ -93,7 +93,8 @@ def _text_entry(text: str, strong: bool = False) -> nodes.entry:
 
 
 def _table(headers: list[str], widths: list[int]) -> tuple[nodes.table, nodes.tbody]:
-    table = nodes.table(classes=["factcheck"])
+    # No smart quotes: claims quote the guide's code, where 'cpu' must stay 'cpu'.
+    table = nodes.table(classes=["factcheck", "colwidths-given"], support_smartquotes=False)
     group = nodes.tgroup(cols=len(headers))
     table += group
     for width in widths:
@@ -116,21 +117,23 @@ class _FactCheckDirective(SphinxDirective):
 
     def evidence_entry(self, row: dict[str, str]) -> nodes.entry:
         entry = nodes.entry()
-        links = " · ".join(evidence_markdown(t) for t in evidence_targets(row))
+        links = "Evidence: " + " · ".join(evidence_markdown(t) for t in evidence_targets(row))
         self.state.nested_parse(StringList([links]), 0, entry)
         return entry
 
     def claim_rows(self, rows: list[dict[str, str]], body: nodes.tbody, rank: bool = False) -> None:
+        """One table row per claim: [rank,] claim (with its ID and guide section), verdict, reason and evidence."""
         for row in rows:
             tr = nodes.row()
-            tr += _text_entry(row["top"] if rank else row["id"])
             if rank:
-                tr += _text_entry(row["id"])
-            tr += _text_entry(row["guide_section"])
-            tr += _text_entry(row["claim"])
+                tr += _text_entry(row["top"])
+            claim = _text_entry(row["claim"])
+            claim += nodes.paragraph("", "", nodes.emphasis(text=f"{row['id']} · guide § {row['guide_section']}"))
+            tr += claim
             tr += _text_entry(row["verdict"], strong=True)
-            tr += _text_entry(row["reason"])
-            tr += self.evidence_entry(row)
+            why = self.evidence_entry(row)
+            why.insert(0, nodes.paragraph("", row["reason"]))
+            tr += why
             body += tr
 
 
@@ -159,7 +162,7 @@ class FactCheckTop(_FactCheckDirective):
 
     def run(self) -> list[nodes.Node]:
         ranked = sorted((r for r in self.rows() if r["top"]), key=lambda r: int(r["top"]))
-        table, body = _table(["Rank", "ID", "§", "The guide says", "Verdict", "Why", "Evidence"], [1, 1, 1, 6, 2, 8, 4])
+        table, body = _table(["#", "The guide says", "Verdict", "Why, and the evidence"], [1, 6, 2, 9])
         self.claim_rows(ranked, body, rank=True)
         return [table]
 
@@ -174,12 +177,18 @@ class FactCheckTable(_FactCheckDirective):
         rows = [r for r in self.rows() if top_section(r["guide_section"]) == section]
         if not rows:
             raise self.error(f"no fact-check rows for guide section {section!r}")
-        table, body = _table(["ID", "§", "The guide says", "Verdict", "Why", "Evidence"], [1, 1, 6, 2, 8, 4])
+        table, body = _table(["The guide says", "Verdict", "Why, and the evidence"], [6, 2, 9])
         self.claim_rows(rows, body)
         return [table]
 
 
+def _add_static_path(app: Sphinx, config: object) -> None:
+    config.html_static_path.append(str(Path(__file__).resolve().parent / "static"))
+
+
 def setup(app: Sphinx) -> dict[str, object]:
+    app.connect("config-inited", _add_static_path)
+    app.add_css_file("factcheck.css")
     app.add_directive("factcheck-counts", FactCheckCounts)
     app.add_directive("factcheck-top", FactCheckTop)
     app.add_directive("factcheck-table", FactCheckTable)
