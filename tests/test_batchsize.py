@@ -85,7 +85,17 @@ def test_cpu_budget_needs_an_estimate():
         find_batch_size(FakeStep(10), "cpu", budget_bytes=2**20)
 
 
-@pytest.mark.parametrize("kwargs", [{"start": 0}, {"start": 8, "limit": 4}, {"budget_bytes": 0}])
+def test_granularity_tries_only_multiples():
+    step = FakeStep(100)
+    result = find_batch_size(step, "cpu", start=8, limit=512, granularity=8)
+    assert result.batch_size == 96
+    assert all(p.batch_size % 8 == 0 for p in result.probes)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"start": 0}, {"start": 8, "limit": 4}, {"budget_bytes": 0}, {"granularity": 3}, {"granularity": 0}],
+)
 def test_bad_arguments_are_refused(kwargs):
     with pytest.raises(ValueError):
         find_batch_size(FakeStep(10), "cpu", **kwargs)

@@ -123,17 +123,21 @@ def find_batch_size(
     budget_bytes: int | None = None,
     estimate: Callable[[int], int] | None = None,
     meter: AllocatorPeak | None = None,
+    granularity: int = 1,
 ) -> SearchResult:
     """The largest batch size in ``[1, limit]`` for which ``step(batch_size)`` fits ``device``.
 
     ``step`` must run one whole training step (forward, backward, optimiser step) and keep nothing alive
     afterwards. ``budget_bytes`` caps the memory a step may use, as measured by ``meter`` (the device's
     allocator by default) or, if given, computed by ``estimate(batch_size)``. Errors other than running out
-    of memory propagate unchanged.
+    of memory propagate unchanged. With ``granularity`` > 1 only its multiples are tried (``start`` and ``limit``
+    must be multiples too), which saves the last probes of the bisection.
     """
     device = torch.device(device)
     if not (isinstance(start, int) and isinstance(limit, int) and 1 <= start <= limit):
         raise ValueError(f"need whole numbers 1 <= start <= limit, got start={start!r}, limit={limit!r}.")
+    if not (isinstance(granularity, int) and granularity >= 1 and start % granularity == limit % granularity == 0):
+        raise ValueError(f"granularity must be a whole number >= 1 that divides start and limit, got {granularity!r}.")
     if budget_bytes is not None and not budget_bytes > 0:
         raise ValueError(f"budget_bytes must be a positive number of bytes or None, got {budget_bytes!r}.")
     meter = meter or AllocatorPeak(device)
@@ -176,8 +180,8 @@ def find_batch_size(
         else:
             bad = size
     if bad is not None:
-        while bad - good > 1:
-            mid = (good + bad) // 2
+        while bad - good > granularity:
+            mid = (good + bad) // (2 * granularity) * granularity
             if probe(mid):
                 good = mid
             else:
