@@ -1,0 +1,94 @@
+import logging
+import sys
+import warnings
+
+import pytest
+
+from mpsbook.coreml import (
+    IMPORT_NOISE,
+    LOGGER_NAME,
+    PROGRESS_BAR,
+    conversion_messages,
+    ops_of,
+    quiet_coremltools_import,
+)
+
+NOISE = [
+    "Torch version 2.14.1+cu130 has not been tested with coremltools. You may run into unexpected errors. "
+    "Torch 2.7.0 is the most recent version that has been tested.",
+    "scikit-learn version 1.9.1 is not supported. Minimum required version: 0.17. Maximum required version: 1.5.1. "
+    "Disabling scikit-learn conversion API.",
+    "Failed to load _MLModelProxy: No module named 'coremltools.libcoremlpython'",
+    "Failed to load _MLNeuralEngineComputeDeviceProxy: No module named 'coremltools.libcoremlpython'",
+]
+
+
+def test_import_filter_drops_only_the_known_notices(caplog):
+    caplog.set_level(logging.WARNING, logger=LOGGER_NAME)
+    logger = logging.getLogger(LOGGER_NAME)
+    with quiet_coremltools_import():
+        for message in NOISE:
+            logger.warning(message)
+        logger.warning("When both 'convert_to' and 'minimum_deployment_target' not specified, ...")
+        logger.warning("Failed to load _MLModelProxy: dlopen failed")  # a real failure on a Mac must stay visible
+    logger.warning("Torch version 9.9 has not been tested with coremltools.")  # the filter is gone after the block
+    err = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Disabling scikit-learn" not in err and "libcoremlpython" not in err
+    assert "Torch version 2.14.1" not in err
+    assert "When both 'convert_to'" in err
+    assert "dlopen failed" in err
+    assert "Torch version 9.9" in err
+    assert len(IMPORT_NOISE) == 3
+
+
+def test_import_filter_drops_the_notebook_progress_bar_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet_coremltools_import():
+            warnings.warn("IProgress not found. Please update jupyter and ipywidgets. See ...", stacklevel=1)
+            warnings.warn("a warning that must stay", stacklevel=1)
+    assert [str(w.message) for w in caught] == ["a warning that must stay"]
+
+
+def test_progress_bar_pattern():
+    assert PROGRESS_BAR.match("Converting PyTorch Frontend ==> MIL Ops:   0%|          | 0/1 [00:00<?, ? ops/s]")
+    assert PROGRESS_BAR.match("Running MIL default pipeline: 100%|##########| 95/95 [00:00<00:00, 1116.21 passes/s]")
+    assert PROGRESS_BAR.match("Running MIL frontend_milinternal pipeline: 0 passes [00:00, ? passes/s]")
+    assert PROGRESS_BAR.match("Running compression pass linear_quantize_weights: 100%|##| 2/2 [00:00<00:00]")
+    assert not PROGRESS_BAR.match("Running out of memory: 100%")
+
+
+def test_conversion_messages_collects_text_and_drops_progress_bars(capsys):
+    with conversion_messages() as said:
+        logging.getLogger(LOGGER_NAME).warning("use minimum_deployment_target")
+        warnings.warn("Output, '5', of the source model, has been renamed to 'var_5'.", stacklevel=1)
+        sys.stderr.write("\rRunning MIL default pipeline:   0%|  | 0/95\rRunning MIL default pipeline: 100%|#| 95/95\n")
+        sys.stderr.write("something else on stderr\n")
+    assert capsys.readouterr().err == ""
+    assert said == [
+        "warning: use minimum_deployment_target",
+        "UserWarning: Output, '5', of the source model, has been renamed to 'var_5'.",
+        "something else on stderr",
+    ]
+    assert logging.getLogger(LOGGER_NAME).propagate  # restored
+
+
+def test_ops_of_a_converted_linear_layer():
+    ct = pytest.importorskip("coremltools")
+    import numpy as np
+    import torch
+
+    model = torch.nn.Linear(8, 2).eval()
+    program = torch.export.export(model, (torch.randn(1, 8),)).run_decompositions({})
+    with conversion_messages():
+        mlmodel = ct.convert(
+            program,
+            inputs=[ct.TensorType(name="x", shape=(1, 8), dtype=np.float32)],
+            outputs=[ct.TensorType(name="y", dtype=np.float32)],
+            convert_to="mlprogram",
+            minimum_deployment_target=ct.target.macOS14,
+        )
+    ops = ops_of(mlmodel.get_spec())
+    assert "linear" in ops and ops.count("cast") == 2  # fp32 in, fp16 inside, fp32 out
+    with pytest.raises(KeyError, match="no function 'other'"):
+        ops_of(mlmodel.get_spec(), "other")
