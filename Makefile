@@ -15,6 +15,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lab execute test book serve clean
+.PHONY: bench
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +43,10 @@ execute: setup ## Run sources into book/ with papermill (NB=one notebook, DEVICE
 
 test: setup ## Unit tests, notebook rules, ruff, and nbval re-validation of book/ — one pytest run
 	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+BENCH_ARGS ?=
+bench: setup ## Benchmarks on DEVICE (default auto) and on the CPU into results/<machine>.json (BENCH_ARGS=--quick)
+	PYTHONPATH=src $(PY) -m mpsbook.bench --device $(or $(DEVICE),auto) --out results $(BENCH_ARGS)
 
 book: setup ## Build the site from the stored outputs into _build/html (warnings are errors)
 	$(PY) -c 'from jupyter_book.cli.main import main; main()' build . --warningiserror --nitpick --keep-going --quiet

@@ -1,0 +1,157 @@
+"""The benchmark suite's plumbing: slugs, the results schema, skipping what does not fit, one tiny run."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import torch
+
+from mpsbook import bench
+
+CPU = torch.device("cpu")
+TINY = bench.Sweep(
+    "tiny",
+    matmul_sizes={"float32": (16,)},
+    elementwise_sizes=(1024,),
+    model_batches={},
+    min_run_time=0.01,
+    max_run_time=0.05,
+    block_time=0.005,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_run() -> dict:
+    return bench.run_suite(CPU, TINY, only=["matmul", "elementwise"], progress=False)
+
+
+@pytest.mark.parametrize(
+    ("device_type", "name", "cores", "slug"),
+    [
+        ("cuda", "NVIDIA H100 80GB HBM3", None, "nvidia-h100-80gb-hbm3"),
+        ("mps", "Apple M2 Pro", 19, "apple-m2-pro-19-core-gpu"),
+        ("mps", "Apple M1", None, "apple-m1"),
+        ("cpu", "AMD EPYC", 2, "cpu-amd-epyc-2-cores"),
+        ("cpu", "Intel(R) Xeon(R) Platinum 8480C", 26, "cpu-intel-xeon-platinum-8480c-26-cores"),
+        ("cpu", "AMD EPYC 9654 96-Core Processor", 16, "cpu-amd-epyc-9654-16-cores"),
+        ("cpu", "Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz", 6, "cpu-intel-core-i7-8700-6-cores"),
+        ("cpu", "Apple M2 Pro", 12, "cpu-apple-m2-pro-12-cores"),
+    ],
+)
+def test_machine_slug(device_type, name, cores, slug):
+    assert bench.machine_slug(device_type, name, cores) == slug
+
+
+def test_machine_slug_rejects_unknown_device():
+    with pytest.raises(ValueError, match="use cpu, cuda or mps"):
+        bench.machine_slug("xpu", "Intel Arc")
+
+
+def test_slug_of_this_cpu_is_a_slug():
+    slug = bench.slug_for(CPU)
+    assert re.fullmatch(r"cpu-[a-z0-9]+(-[a-z0-9]+)*-\d+-cores", slug), slug
+
+
+def test_tiny_run_follows_the_schema(tiny_run):
+    assert bench.validate_results(tiny_run) == []
+    assert tiny_run["schema_version"] == bench.SCHEMA_VERSION
+    assert [(r["benchmark"], r["size"], r["status"]) for r in tiny_run["results"]] == [
+        ("matmul", 16, "ok"),
+        ("elementwise", 1024, "ok"),
+    ]
+    matmul = tiny_run["results"][0]
+    assert matmul["flop"] == 2 * 16**3 and matmul["bytes"] == 3 * 16 * 16 * 4
+    assert matmul["gflop_per_s"] == pytest.approx(matmul["flop"] / matmul["median_s"] / 1e9)
+    assert matmul["samples"] >= 1 and matmul["calls_per_sample"] >= 1
+    prov = tiny_run["provenance"]
+    assert prov["device"]["type"] == "cpu" and prov["device"]["memory_bytes"] > 0
+    assert prov["software"]["torch"] == torch.__version__
+    json.dumps(tiny_run)  # everything in it is JSON
+
+
+def test_write_and_load_round_trip(tiny_run, tmp_path):
+    path = bench.write_results(tiny_run, tmp_path)
+    assert path.name == f"{tiny_run['machine']}.json"
+    assert bench.load_results(tmp_path) == {tiny_run["machine"]: json.loads(path.read_text())}
+
+
+def test_validate_reports_problems(tiny_run):
+    assert bench.validate_results([]) == ["not a JSON object"]
+    broken = {**tiny_run, "schema_version": 99}
+    assert any("schema_version" in p for p in bench.validate_results(broken))
+    record = {**tiny_run["results"][0], "status": "skipped", "note": ""}
+    assert any("without a note" in p for p in bench.validate_results({**tiny_run, "results": [record]}))
+    missing = {k: v for k, v in tiny_run.items() if k != "provenance"}
+    assert bench.validate_results(missing) == ["missing key 'provenance'"]
+
+
+def test_load_results_rejects_an_invalid_file(tmp_path):
+    (tmp_path / "x.json").write_text('{"schema": "something else"}')
+    with pytest.raises(ValueError, match=r"x\.json: missing key"):
+        bench.load_results(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), "skipped"),
+        (RuntimeError("MPS backend out of memory (MPS allocated: 17.00 GB, max allowed: 18.13 GB)."), "skipped"),
+        (RuntimeError("some kernel is not implemented"), "failed"),
+    ],
+)
+def test_a_case_that_raises_becomes_a_record(error, status):
+    def build(device):
+        raise error
+
+    case = bench.Case("matmul", build, size=65536, shape="huge")
+    rec = bench.run_case(case, CPU, TINY)
+    assert rec["status"] == status and rec["median_s"] is None
+    assert (status == "skipped") == rec["note"].startswith("out of memory")
+
+
+def test_a_case_larger_than_free_memory_is_skipped_before_allocating():
+    def build(device):
+        raise AssertionError("must not allocate")
+
+    case = bench.Case("elementwise", build, size=1, needs_bytes=2**62)
+    rec = bench.run_case(case, CPU, TINY)
+    assert rec["status"] == "skipped" and "GiB free on cpu" in rec["note"]
+
+
+def test_sweeps_are_valid_and_reject_unknown_names():
+    assert set(bench.SWEEPS) == {"full", "cpu", "quick"}
+    with pytest.raises(ValueError, match="Unknown dtype"):
+        bench.Sweep("x", {"float8": (1,)}, (), {})
+    with pytest.raises(ValueError, match="Unknown benchmark"):
+        bench.build_cases(TINY, CPU, only=["matmul", "resnet"])
+
+
+def test_measure_times_per_call():
+    calls = []
+    m = bench.measure(lambda: calls.append(1), CPU, min_run_time=0.01, max_run_time=0.05, block_time=0.005)
+    assert m.median > 0 and len(m.times) >= 1
+    assert len(calls) >= m.number_per_run * len(m.times)
+
+
+def test_published_peaks_agree_with_chips_csv():
+    peaks = {row["chip"]: row for row in bench.published_peaks()}
+    h100 = peaks["NVIDIA H100 SXM"]
+    assert (h100["float32_tflops"], h100["bfloat16_tflops"], h100["memory_bandwidth_gbs"]) == (67, 989.5, 3350)
+    assert peaks["Apple M1"]["float32_tflops"] == 2.6
+    assert peaks["Apple M1 Pro"]["float32_tflops"] is None  # Apple states no figure
+    assert bench.peak_for("NVIDIA H100 80GB HBM3")["chip"] == "NVIDIA H100 SXM"
+    assert bench.peak_for("NVIDIA H100 PCIe")["chip"] == "NVIDIA H100 PCIe"
+    assert bench.peak_for("Apple M1 Pro")["chip"] == "Apple M1 Pro"  # not "Apple M1"
+    assert bench.peak_for("AMD EPYC") is None
+
+
+def test_model_flop_counts_on_meta():
+    assert bench.model_flop("lstm", 1) == 2 * 4 * 512 * (512 + 512) * 512  # 4 gates, input and hidden matmuls
+
+
+def test_cli_rejects_an_unavailable_device(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--device", "tpu"])
+    assert "Unknown device 'tpu'" in capsys.readouterr().err
