@@ -76,8 +76,10 @@ def test_budget_with_a_meter():
 
 
 def test_budget_with_an_estimate():
-    result = find_batch_size(FakeStep(10_000), "cpu", budget_bytes=1000, estimate=lambda n: 30 * n)
+    step = FakeStep(10_000)
+    result = find_batch_size(step, "cpu", budget_bytes=1000, estimate=lambda n: 30 * n)
     assert result.batch_size == 33
+    assert max(step.calls) == 33, "sizes the estimate rules out are not run"
 
 
 def test_cpu_budget_needs_an_estimate():

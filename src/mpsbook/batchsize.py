@@ -130,8 +130,9 @@ def find_batch_size(
     ``step`` must run one whole training step (forward, backward, optimiser step) and keep nothing alive
     afterwards. ``budget_bytes`` caps the memory a step may use, as measured by ``meter`` (the device's
     allocator by default) or, if given, computed by ``estimate(batch_size)``. Errors other than running out
-    of memory propagate unchanged. With ``granularity`` > 1 only its multiples are tried (``start`` and ``limit``
-    must be multiples too), which saves the last probes of the bisection.
+    of memory propagate unchanged; a size that the estimate puts over budget is not run at all. With
+    ``granularity`` > 1 only its multiples are tried (``start`` and ``limit`` must be multiples too), which
+    saves the last probes of the bisection.
     """
     device = torch.device(device)
     if not (isinstance(start, int) and isinstance(limit, int) and 1 <= start <= limit):
@@ -149,6 +150,9 @@ def find_batch_size(
     result = SearchResult(0, [], budget_bytes)
 
     def probe(batch_size: int) -> bool:
+        if estimate is not None and budget_bytes is not None and estimate(batch_size) > budget_bytes:
+            result.probes.append(Probe(batch_size, False, estimate(batch_size), "over budget"))
+            return False  # the estimate rules it out: no need to run the step
         release_memory(device, collect=False)
         meter.reset()
         out_of_memory = False
