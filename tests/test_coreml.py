@@ -29,12 +29,13 @@ def test_import_filter_drops_only_the_known_notices(caplog):
     with quiet_coremltools_import():
         for message in NOISE:
             logger.warning(message)
+        logger.warning("TensorFlow version 2.0.0 is not supported. Minimum required version: 2.1.0 .")
         logger.warning("When both 'convert_to' and 'minimum_deployment_target' not specified, ...")
         logger.warning("Failed to load _MLModelProxy: dlopen failed")  # a real failure on a Mac must stay visible
     logger.warning("Torch version 9.9 has not been tested with coremltools.")  # the filter is gone after the block
     err = "\n".join(record.getMessage() for record in caplog.records)
     assert "Disabling scikit-learn" not in err and "libcoremlpython" not in err
-    assert "Torch version 2.14.1" not in err
+    assert "Torch version 2.14.1" not in err and "TensorFlow version" not in err
     assert "When both 'convert_to'" in err
     assert "dlopen failed" in err
     assert "Torch version 9.9" in err

@@ -22,8 +22,8 @@ LOGGER_NAME = "coremltools"
 IMPORT_NOISE: tuple[str, ...] = (
     # The version checks in coremltools/_deps: "Torch version 2.14.1 has not been tested with coremltools. ..."
     r"^\S+ version \S+ has not been tested with coremltools\.",
-    # "scikit-learn version 1.9.1 is not supported. ... Disabling scikit-learn conversion API."
-    r"^scikit-learn version \S+ is not supported\.",
+    # "scikit-learn version 1.9.1 is not supported. ... Disabling scikit-learn conversion API." (TensorFlow alike)
+    r"^[\w-]+ version \S+ is not supported\.",
     # Off macOS the compiled Core ML bridge does not exist: "Failed to load _MLModelProxy: No module named ..."
     r"^Failed to load _ML\w+Proxy: No module named 'coremltools\.libcoremlpython'",
 )
