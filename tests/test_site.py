@@ -76,6 +76,7 @@ def test_chapters_are_numbered_and_downloadable(site):
     assert '<h1><span class="section-number">1. </span>Apple Silicon' in page, "chapter numbering is on"
     assert 'href="../_sources/book/01-unified-memory.ipynb"' in page, "the download button offers the notebook"
     assert (site / "_sources" / "book" / "01-unified-memory.ipynb").is_file()
+    assert "Memory bandwidth (GB/s)</p></th>" in page, "Markdown outputs (the chip table) render as tables"
 
 
 def test_landing_page_maps_chapters_to_the_guide(site):
