@@ -99,8 +99,8 @@ def _powers(lo: int, hi: int, step: int = 1) -> tuple[int, ...]:
 _MODELS_1_32 = {"resnet50": (1, 32), "lstm": (1, 32), "bert": (1, 32)}
 
 #: ``full`` runs on accelerators; ``cpu`` is the reduced sweep for the CPU part of a run (a float16
-#: matmul on a CPU without native half-precision arithmetic takes minutes at 2048); ``quick`` is for
-#: tests and small machines.
+#: matmul on a CPU without half-precision arithmetic instructions can take over a minute at 2048);
+#: ``quick`` is for tests and small machines.
 SWEEPS: dict[str, Sweep] = {
     "full": Sweep(
         "full",
