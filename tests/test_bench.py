@@ -155,3 +155,12 @@ def test_cli_rejects_an_unavailable_device(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--device", "tpu"])
     assert "Unknown device 'tpu'" in capsys.readouterr().err
+
+
+def test_cli_writes_one_file_per_device(tmp_path, capsys):
+    argv = ["--device", "cpu", "--quick", "--only", "elementwise", "--no-progress", "--out", str(tmp_path)]
+    assert bench.main(argv) == 0
+    (path,) = tmp_path.glob("*.json")
+    doc = bench.load_results(tmp_path)[path.stem]
+    assert doc["sweep"]["name"] == "quick" and {r["benchmark"] for r in doc["results"]} == {"elementwise"}
+    assert f"wrote {path}" in capsys.readouterr().out
