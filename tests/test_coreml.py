@@ -93,3 +93,27 @@ def test_ops_of_a_converted_linear_layer():
     assert "linear" in ops and ops.count("cast") == 2  # fp32 in, fp16 inside, fp32 out
     with pytest.raises(KeyError, match="no function 'other'"):
         ops_of(mlmodel.get_spec(), "other")
+
+
+def test_torch_internal_warnings_are_dropped_and_others_kept():
+    import warnings
+
+    from mpsbook.coreml import conversion_messages
+
+    with conversion_messages() as said:
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning, stacklevel=1)
+        warnings.warn("something else changed", FutureWarning, stacklevel=1)
+    assert said == ["FutureWarning: something else changed"]
+
+
+def test_only_the_known_syntax_warning_is_dropped_at_import():
+    import warnings
+
+    from mpsbook.coreml import quiet_coremltools_import
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet_coremltools_import():
+            warnings.warn_explicit("invalid escape sequence '\\_'", SyntaxWarning, "fake_palettize.py", 30)
+            warnings.warn_explicit("invalid escape sequence '\\d'", SyntaxWarning, "other.py", 1)
+    assert [str(w.message) for w in caught] == ["invalid escape sequence '\\d'"]

@@ -48,7 +48,16 @@ class _DropMatching(logging.Filter):
 
 # coremltools imports transformers when it is installed, which imports tqdm.auto; inside a Jupyter kernel without
 # ipywidgets, tqdm then warns (TqdmWarning) that it cannot draw notebook progress bars.
-IMPORT_WARNINGS: tuple[str, ...] = (r"IProgress not found\. Please update jupyter and ipywidgets",)
+# On Python 3.12+, compiling coremltools 9.0's sources the first time (a wheel installed without .pyc files) warns
+# about a docstring's escape sequence (SyntaxWarning: invalid escape sequence '\_').
+IMPORT_WARNINGS: tuple[str, ...] = (
+    r"IProgress not found\. Please update jupyter and ipywidgets",
+    r"invalid escape sequence '\\_'",
+)
+
+# Warnings that torch itself raises inside a conversion and that say nothing about the model: torch 2.11's pytree
+# deprecates a check that torch.export's own code still makes while coremltools walks the exported program.
+TORCH_INTERNAL_WARNINGS: tuple[str, ...] = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
 
 
 @contextlib.contextmanager
@@ -100,6 +109,8 @@ def conversion_messages() -> Iterator[list[str]]:
     try:
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(stderr):
             warnings.simplefilter("always", UserWarning)  # coremltools' advice, even when repeated
+            for pattern in TORCH_INTERNAL_WARNINGS:
+                warnings.filterwarnings("ignore", message=pattern)
             yield messages
         messages.extend(f"{w.category.__name__}: {w.message}" for w in caught)
     finally:
