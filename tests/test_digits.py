@@ -50,3 +50,15 @@ def test_model_outputs_logits_and_learns():
 def test_model_rejects_bad_width():
     with pytest.raises(ValueError, match="positive integer"):
         DigitsCNN(channels=0)
+
+
+def test_digits_model_is_seeded_and_placed():
+    from mpsbook.digits import digits_model
+
+    (a, opt_a), (b, _), (c, _) = digits_model("cpu", seed=0), digits_model("cpu", seed=0), digits_model("cpu", seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters(), strict=True))
+    assert next(a.parameters()).device.type == "cpu"
+    assert opt_a.param_groups[0]["lr"] == 1e-2 and isinstance(opt_a, torch.optim.Adam)
+    with pytest.raises(ValueError, match="positive"):
+        digits_model("cpu", lr=0)

@@ -57,3 +57,14 @@ class DigitsCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
+
+
+def digits_model(
+    device: torch.device | str, seed: int = 0, lr: float = 1e-2
+) -> tuple[DigitsCNN, torch.optim.Optimizer]:
+    """A freshly seeded :class:`DigitsCNN` on ``device`` and its Adam optimiser: the same start every time."""
+    if lr <= 0:
+        raise ValueError(f"lr must be a positive number, got {lr}")
+    torch.manual_seed(seed)
+    model = DigitsCNN().to(device)
+    return model, torch.optim.Adam(model.parameters(), lr=lr)
