@@ -164,3 +164,16 @@ def test_cli_writes_one_file_per_device(tmp_path, capsys):
     doc = bench.load_results(tmp_path)[path.stem]
     assert doc["sweep"]["name"] == "quick" and {r["benchmark"] for r in doc["results"]} == {"elementwise"}
     assert f"wrote {path}" in capsys.readouterr().out
+
+
+def test_check_matmul_reports_harness_bare_loop_and_burst_on_cpu():
+    import torch
+
+    from mpsbook.bench import check_matmul
+
+    report = check_matmul(torch.device("cpu"), size=64, dtypes=("float32",), seconds=0.01, burst_calls=3, rest_s=0)
+    (row,) = report["checks"]
+    assert row["status"] == "ok" and row["burst_calls"] == 3
+    assert row["harness_tflops"] > 0 and row["bare_loop_tflops"] > 0 and row["burst_tflops"] > 0
+    assert isinstance(row["within_10_percent"], bool)
+    assert "percent_of_peak" not in row, "no published peak for this CPU, so no percentage"
