@@ -91,19 +91,16 @@ def test_unknown_device_type_is_rejected():
         device_memory_reader("meta")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs cuda")
-def test_cuda_allocator_is_sampled():
-    with ResourceMonitor("cuda", interval=0.01) as monitor:
-        x = torch.empty(2**24, device="cuda")
-        time.sleep(0.05)
-        del x
-    assert monitor.frame()["device_allocated_bytes"].max() >= 2**26
-
-
-@pytest.mark.skipif(not torch.backends.mps.is_available(), reason="needs mps")
-def test_mps_allocator_is_sampled():
-    with ResourceMonitor("mps", interval=0.01) as monitor:
-        x = torch.empty(2**24, device="mps")
+@pytest.mark.parametrize(
+    "device",
+    [
+        pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs cuda")),
+        pytest.param("mps", marks=pytest.mark.skipif(not torch.backends.mps.is_available(), reason="needs mps")),
+    ],
+)
+def test_device_allocator_is_sampled(device):
+    with ResourceMonitor(device, interval=0.01) as monitor:
+        x = torch.empty(2**24, device=device)
         time.sleep(0.05)
         del x
     assert monitor.frame()["device_allocated_bytes"].max() >= 2**26
