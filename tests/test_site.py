@@ -83,3 +83,12 @@ def test_landing_page_maps_chapters_to_the_guide(site):
     page = (site / "book" / "intro.html").read_text()
     assert "Guide sections" in page
     assert 'href="01-unified-memory.html"' in page
+
+
+def test_chapters_cite_into_the_references_page(site):
+    page = (site / "book" / "01-unified-memory.html").read_text()
+    citation = r'<span class="bibtex-citation"[^>]*>\[<a class="reference internal" href="references\.html#([^"]+)"'
+    targets = re.findall(citation, page)
+    assert targets, "chapter 1 cites the bibliography with numbered links into references.html"
+    references = (site / "book" / "references.html").read_text()
+    assert all(f'id="{t}"' in references for t in targets), "every citation lands on an entry of the references page"
