@@ -37,6 +37,7 @@ class FakeMeter(AllocatorPeak):
 def test_recognises_out_of_memory_errors_only():
     assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert is_out_of_memory(RuntimeError(MPS_OOM))
+    assert is_out_of_memory(RuntimeError("CUDA error: out of memory\nCUDA kernel errors might be reported later"))
     assert not is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 4x3)"))
     assert not is_out_of_memory(ValueError("CUDA out of memory"))
 

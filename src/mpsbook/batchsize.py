@@ -29,7 +29,11 @@ import torch
 from mpsbook.device import synchronize
 
 #: Messages that mark an out-of-memory ``RuntimeError`` (older builds did not raise ``torch.OutOfMemoryError``).
-OOM_MESSAGES = ("MPS backend out of memory", "CUDA out of memory")
+OOM_MESSAGES = (
+    "MPS backend out of memory",
+    "CUDA out of memory",
+    "CUDA error: out of memory",  # the CUDA runtime's own error, e.g. when cuBLAS cannot allocate its workspace
+)
 
 __all__ = [
     "OOM_MESSAGES",

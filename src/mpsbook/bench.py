@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import gc
 import json
 import math
 import os
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import torch
 
+from mpsbook.batchsize import is_out_of_memory, release_memory
 from mpsbook.device import check_torch_version, resolve_device, synchronize
 from mpsbook.provenance import _cpu_model, _os_name
 from mpsbook.specs import load_chips
@@ -329,24 +329,6 @@ def free_memory(device: torch.device) -> int | None:
     return int(psutil.virtual_memory().available)
 
 
-def release(device: torch.device, collect: bool = False) -> None:
-    """Return cached blocks to the device after a case; ``collect`` also runs the garbage collector
-    (needed after an exception, whose traceback keeps the failed case's tensors alive)."""
-    if collect:
-        gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    elif device.type == "mps":
-        torch.mps.empty_cache()
-
-
-def is_out_of_memory(err: BaseException) -> bool:
-    """``torch.OutOfMemoryError`` (CUDA), or the ``RuntimeError`` MPS raises ("MPS backend out of memory")."""
-    if isinstance(err, torch.OutOfMemoryError):
-        return True
-    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
-
-
 def _first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
@@ -557,7 +539,7 @@ def run_case(case: Case, device: torch.device, sweep: Sweep) -> dict[str, object
         return _record(case, "failed", _first_line(err))
     finally:
         del fn
-        release(device, collect=failed)
+        release_memory(device, collect=failed)  # collect after an exception: its traceback holds tensors
 
 
 def _progress(cases: Sequence[Case], desc: str, enabled: bool):
@@ -793,7 +775,7 @@ def check_matmul(
             row["burst_percent_of_peak"] = 100 * flop / burst / 1e12 / float(peak[key])  # type: ignore[arg-type]
         rows.append(row)
         del fn
-        release(device)
+        release_memory(device, collect=False)
     return {
         "schema": "mpsbook-bench-check", "schema_version": SCHEMA_VERSION, "machine": slug_for(device),
         "peak_source": (peak or {}).get("source_url"), "provenance": provenance(device), "checks": rows,
