@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab execute test bench book serve clean
+.PHONY: help env setup lab execute test bench book serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,11 +22,14 @@ help: ## List the targets
 
 ifeq ($(origin PY),command line)
 # PY=python (e.g. the conda environment of environment.yml): use it as it is, create nothing.
-setup: ## Create .venv and install the pinned stack (quick when nothing changed; PY=python uses yours)
+env:
 	@$(PY) -c "import mpsbook, papermill, nbval" 2>/dev/null || { echo "$(PY) lacks the book's packages: pip install -r requirements.txt -e ."; exit 1; }
 else
-setup: $(STAMP)
+env: $(STAMP)
 endif
+
+setup: env ## Create .venv with the pinned stack, and find (or install) the browser the tests drive
+	@$(PY) tools/browser.py
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,20 +37,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt -e .
 	touch $@
 
-lab: setup ## JupyterLab on the chapter sources, on 127.0.0.1
+lab: env ## JupyterLab on the chapter sources, on 127.0.0.1
 	$(PY) -m jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
 
-execute: setup ## Run sources into book/ with papermill (NB=one notebook, DEVICE=cuda, PARAMS='-p k v')
+execute: env ## Run sources into book/ with papermill (NB=one notebook, DEVICE=cuda, PARAMS='-p k v')
 	$(PY) tools/execute.py $(NB) $(if $(DEVICE),-p device $(DEVICE)) $(PARAMS)
 
 test: setup ## Unit tests, notebook rules, ruff, and nbval re-validation of book/ — one pytest run
 	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
 BENCH_ARGS ?=
-bench: setup ## Benchmarks on DEVICE (default auto) and on the CPU into results/<machine>.json (BENCH_ARGS=--quick)
+bench: env ## Benchmarks on DEVICE (default auto) and on the CPU into results/<machine>.json (BENCH_ARGS=--quick)
 	PYTHONPATH=src $(PY) -m mpsbook.bench --device $(or $(DEVICE),auto) --out results $(BENCH_ARGS)
 
-book: setup ## Build the site from the stored outputs into _build/html (warnings are errors)
+book: env ## Build the site from the stored outputs into _build/html (warnings are errors)
 	$(PY) -c 'from jupyter_book.cli.main import main; main()' build . --warningiserror --nitpick --keep-going --quiet
 	@echo "open _build/html/book/intro.html, or run: make serve"
 

@@ -85,3 +85,57 @@ def test_a_cell_tagged_raises_exception_may_fail_but_no_other(scratch_book):
     with pytest.raises(execute.pm.PapermillExecutionError, match="ZeroDivisionError"):
         execute.execute(source, {})
     assert (scratch_book / "failed" / "demo.ipynb").is_file(), "the partial run is kept for inspection"
+
+
+# Stands in for a Mac inside the papermill kernel: torch.device("mps") needs no GPU until a tensor is made.
+FAKE_MAC = "import torch\ntorch.backends.mps.is_available = lambda: True\n"
+
+
+def test_a_copy_executed_with_an_explicit_device_revalidates_elsewhere(scratch_book, tmp_path, monkeypatch):
+    """`make execute DEVICE=mps` on a Mac, then `make test` on a machine without mps: nbval must pass."""
+    import nbformat
+
+    fake = tmp_path / "fake-mac"
+    fake.mkdir()
+    (fake / "sitecustomize.py").write_text(FAKE_MAC)
+    source = scratch_book / "notebooks" / "demo.ipynb"
+    tiny_notebook(source, ("from mpsbook import resolve_device\nDEVICE = resolve_device(device)\nprint(2 + 2)", []))
+    with monkeypatch.context() as mac:
+        mac.setenv("PYTHONPATH", str(fake))
+        execute.execute(source, {"device": "mps"})
+    stored = scratch_book / "book" / "demo.ipynb"
+    nb = nbformat.read(stored, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and 'device = "auto"  # this copy ran with device="mps"' in injected[0].source
+    assert nb.metadata["papermill"]["parameters"] == {"device": "mps"}, "the metadata keeps what was asked for"
+    assert nb.cells[-1].outputs[0].text == "4\n"
+
+    # nbval on this machine, which has no mps: the copy must replay with the device it has.
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+         "--nbval", "--nbval-current-env", str(stored)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_other_parameters_are_replayed_and_auto_is_left_alone():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            '# Parameters\ndevice = "cuda"\nmax_mib = 64\n', metadata={"tags": ["injected-parameters"]}
+        ),
+        nbformat.v4.new_code_cell('device = "cuda"\n'),  # not injected: an author's cell is never rewritten
+    ]
+    execute.portable_parameters(nb)
+    assert nb.cells[0].source.splitlines()[1:] == [
+        'device = "auto"  # this copy ran with device="cuda"; "auto" re-validates it anywhere',
+        "max_mib = 64",
+    ]
+    assert nb.cells[1].source == 'device = "cuda"\n'
+    nb.cells[0].source = '# Parameters\ndevice = "auto"\n'
+    execute.portable_parameters(nb)
+    assert nb.cells[0].source == '# Parameters\ndevice = "auto"\n'

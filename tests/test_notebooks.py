@@ -126,6 +126,17 @@ def test_executed_copy_ran_completely(path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_executed_copy_replays_on_any_device(path):
+    """A copy made with DEVICE=cuda or mps must re-validate where that device is missing (tools/execute.py)."""
+    for cell in read(ROOT / "book" / path.name).cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            pinned = re.findall(r"^device = (.*)$", cell.source, re.M)
+            assert all(v.startswith('"auto"') for v in pinned), (
+                f"book/{path.name} replays device = {pinned}: execute it with `make execute`, not papermill directly"
+            )
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_ignored_outputs_say_why(path):
     for cell in read(path).cells:
         tags = set(cell.metadata.get("tags", []))

@@ -4,11 +4,17 @@
 
 A copy replaces the one in book/ only when every cell ran; a failed run stops here, names the
 notebook and the cell, and leaves its partial output in _build/failed/ for inspection.
+
+A stored copy must re-validate on any machine (nbval replays its cells there), so an explicit device
+is recorded, not replayed: the copy's injected parameters say ``device = "auto"`` with a comment naming
+the device that ran, papermill's metadata keeps the parameters as given, and the provenance banner
+shows the device. Every other parameter is replayed as given.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -50,6 +56,22 @@ def parse_value(text: str) -> object:
     return value if isinstance(value, int | float | bool) else text
 
 
+def portable_parameters(nb: nbformat.NotebookNode) -> None:
+    """Make the injected ``device`` parameter ``"auto"`` so that any machine can re-validate the copy."""
+    for cell in nb.cells:
+        if "injected-parameters" not in cell.metadata.get("tags", []):
+            continue
+        cell.source = re.sub(
+            r'^device = (?P<value>"[^"\n]*"|\'[^\'\n]*\')$',
+            lambda m: (
+                m[0] if m["value"].strip("\"'") == "auto"
+                else f'device = "auto"  # this copy ran with device={m["value"]}; "auto" re-validates it anywhere'
+            ),
+            cell.source,
+            flags=re.M,
+        )
+
+
 def _relative(path: Path) -> str:
     return str(path.resolve().relative_to(ROOT))
 
@@ -70,6 +92,7 @@ def execute(source: Path, parameters: dict[str, object]) -> float:
         report_mode=False,
     )
     nb = nbformat.read(scratch, as_version=4)
+    portable_parameters(nb)
     # Record repository-relative paths, not this machine's.
     nb.metadata["papermill"]["input_path"] = _relative(source)
     nb.metadata["papermill"]["output_path"] = _relative(target)
