@@ -14,10 +14,10 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help env setup lab execute test bench book serve clean
+.PHONY: help env setup lab execute test under-load bench book serve clean
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 	@echo "  variables: NB=notebooks/01-....ipynb  DEVICE=auto|mps|cuda|cpu  PARAMS='-p name value'  PORT=8000"
 
 ifeq ($(origin PY),command line)
@@ -45,6 +45,9 @@ execute: env ## Run sources into book/ with papermill (NB=one notebook, DEVICE=c
 
 test: setup ## Unit tests, notebook rules, ruff, and nbval re-validation of book/ — one pytest run
 	$(PY) -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+under-load: setup ## Re-validate every chapter 3 times while every core is kept busy (minutes; not in make test)
+	$(PY) tools/under_load.py
 
 BENCH_ARGS ?=
 bench: env ## Benchmarks on DEVICE (default auto) and on the CPU into results/<machine>.json (BENCH_ARGS=--quick)

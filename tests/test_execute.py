@@ -139,3 +139,23 @@ def test_other_parameters_are_replayed_and_auto_is_left_alone():
     nb.cells[0].source = '# Parameters\ndevice = "auto"\n'
     execute.portable_parameters(nb)
     assert nb.cells[0].source == '# Parameters\ndevice = "auto"\n'
+
+
+def test_prose_only_updates_markdown_and_refuses_when_code_changed(scratch_book):
+    import nbformat
+
+    source = scratch_book / "notebooks" / "demo.ipynb"
+    tiny_notebook(source, ("print(6 * 7)", []))
+    execute.execute(source, {"device": "cpu"})
+    nb = nbformat.read(source, as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("New prose."))
+    nbformat.write(nb, source)
+    assert execute.sync_prose(source) == 1
+    copy = nbformat.read(scratch_book / "book" / "demo.ipynb", as_version=4)
+    assert [c.cell_type for c in copy.cells] == ["code", "code", "markdown", "code"], "injected cell kept in place"
+    assert copy.cells[2].source == "New prose." and copy.cells[-1].outputs[0].text == "42\n"
+
+    nb.cells[-1].source = "print(6 * 9)"
+    nbformat.write(nb, source)
+    with pytest.raises(execute.StaleCopyError, match="execute it instead"):
+        execute.sync_prose(source)

@@ -1,6 +1,10 @@
 """Execute chapter sources with papermill into book/ (the copies the site renders and nbval checks).
 
     python tools/execute.py notebooks/01-unified-memory.ipynb -p device cuda
+    python tools/execute.py --prose notebooks/01-unified-memory.ipynb   # copy edited prose only
+
+``--prose`` copies the Markdown cells of a source into its executed copy without running anything; it
+refuses when any code cell differs, since then the outputs would no longer belong to the code.
 
 A copy replaces the one in book/ only when every cell ran; a failed run stops here, names the
 notebook and the cell, and leaves its partial output in _build/failed/ for inspection.
@@ -101,6 +105,35 @@ def execute(source: Path, parameters: dict[str, object]) -> float:
     return time.perf_counter() - start
 
 
+class StaleCopyError(RuntimeError):
+    """The executed copy's code differs from its source: only a new execution can bring it up to date."""
+
+
+def sync_prose(source: Path) -> int:
+    """Copy the Markdown cells of ``source`` into ``book/``'s copy; return how many cells changed."""
+    target = BOOK / source.name
+    src = nbformat.read(source, as_version=4)
+    copy = nbformat.read(target, as_version=4)
+    injected = [c for c in copy.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    code = [c for c in copy.cells if c.cell_type == "code" and c not in injected]
+    if [c.source for c in code] != [c.source for c in src.cells if c.cell_type == "code"]:
+        raise StaleCopyError(f"book/{source.name}: its code differs from the source's: execute it instead")
+    old_prose = [c.source for c in copy.cells if c.cell_type == "markdown"]
+    cells, executed = [], iter(code)
+    for cell in src.cells:
+        if cell.cell_type == "code":
+            cells.append(next(executed))
+            if "parameters" in cell.metadata.get("tags", []):
+                cells.extend(injected)  # papermill puts them right after the parameters cell
+        else:
+            cells.append(cell)
+    copy.cells = cells
+    new_prose = [c.source for c in cells if c.cell_type == "markdown"]
+    changed = sum(a != b for a, b in zip(old_prose, new_prose, strict=False)) + abs(len(old_prose) - len(new_prose))
+    nbformat.write(copy, target)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="+", type=Path, help="sources under notebooks/")
@@ -108,11 +141,21 @@ def main(argv: list[str] | None = None) -> int:
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
         help="a parameter for every notebook, e.g. -p device cuda",
     )
+    parser.add_argument("--prose", action="store_true", help="copy Markdown cells only; run nothing")
     args = parser.parse_args(argv)
     parameters = {name: parse_value(value) for name, value in args.parameter}
+    if args.prose and parameters:
+        parser.error("--prose runs nothing, so it takes no -p parameters")
     for source in args.notebooks:
         if source.suffix != ".ipynb" or not source.is_file():
             parser.error(f"{source} is not a notebook file: pass sources such as notebooks/01-*.ipynb")
+        if args.prose:
+            try:
+                print(f"book/{source.name}: {sync_prose(source)} prose cell(s) updated", flush=True)
+            except StaleCopyError as err:
+                print(f"FAILED: {err}", file=sys.stderr)
+                return 1
+            continue
         print(f"==> {source} {parameters or ''}", flush=True)
         try:
             seconds = execute(source, parameters)
