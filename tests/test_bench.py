@@ -143,8 +143,26 @@ def test_published_peaks_agree_with_chips_csv():
     assert peaks["Apple M1 Pro"]["float32_tflops"] is None  # Apple states no figure
     assert bench.peak_for("NVIDIA H100 80GB HBM3")["chip"] == "NVIDIA H100 SXM"
     assert bench.peak_for("NVIDIA H100 PCIe")["chip"] == "NVIDIA H100 PCIe"
-    assert bench.peak_for("Apple M1 Pro")["chip"] == "Apple M1 Pro"  # not "Apple M1"
+    assert bench.peak_for("Apple M1 Pro", gpu_cores=16)["chip"] == "Apple M1 Pro"  # not "Apple M1"
     assert bench.peak_for("AMD EPYC") is None
+
+
+def test_apple_peaks_match_chip_and_gpu_core_count():
+    m1_8, m1_7 = bench.peak_for("Apple M1", gpu_cores=8), bench.peak_for("Apple M1", gpu_cores=7)
+    assert (m1_8["float32_tflops"], m1_8["float32_basis"]) == (2.6, "stated")  # Apple's figure, 8-core GPU
+    assert m1_7["float32_tflops"] == round(7 * 128 * 2 * 1278 / 1e6, 3) != m1_8["float32_tflops"]
+    assert m1_7["float32_basis"].startswith("derived") and m1_7["configuration"] == "Apple M1 (7-core GPU)"
+    assert bench.peak_for("Apple M1") is None  # sold with 7 and 8 GPU cores: no guess
+    assert bench.peak_for("Apple M5")["gpu_cores"] == 10  # one known configuration
+    max30, max40 = bench.peak_for("Apple M3 Max", gpu_cores=30), bench.peak_for("Apple M3 Max", gpu_cores=40)
+    assert (max30["memory_bandwidth_gbs"], max40["memory_bandwidth_gbs"]) == (300, 400)
+    assert max30["float32_tflops"] == round(30 * 256 * 1380 / 1e6, 3)
+    assert bench.peak_for("Apple M4 Pro", gpu_cores=16)["memory_bandwidth_gbs"] is None  # not stated for 16 cores
+    assert bench.peak_for("Apple M2", gpu_cores=9)["gpu_config_listed"] is False
+    assert bench.peak_for("Apple M9", gpu_cores=10) is None
+    assert bench.peak_for("Apple M1 Pro Max", gpu_cores=16) is None  # Apple names match exactly
+    with pytest.raises(ValueError, match="positive whole number"):
+        bench.peak_for("Apple M1", gpu_cores=0)
 
 
 def test_model_flop_counts_on_meta():

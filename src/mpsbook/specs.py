@@ -1,12 +1,43 @@
-"""Published hardware figures (chips.csv), each row with the source that states it."""
+"""Published hardware figures (chips.csv), each row with the source that states it.
+
+Apple states a GPU float32 peak for few chips. Where it states none, ``chips.csv`` carries a *derived* peak,
+``gpu_fp32_tflops_derived`` = GPU cores × 128 FP32 ALUs per core × 2 FLOP per fused multiply-add × the GPU's top
+clock (``gpu_clock_mhz``), with the page each clock was read from (``gpu_clock_source_url``). The ALU count per core
+comes from :data:`FP32_ALUS_SOURCE_URL`. ``data/chips_NOTES.md`` quotes every source.
+"""
 
 from __future__ import annotations
 
 import csv
 from importlib import resources
 
-NUMERIC = ("gpu_cores", "gpu_fp32_tflops", "memory_bandwidth_gbs", "neural_engine_cores", "neural_engine_tops")
-COLUMNS = ("chip", "family", *NUMERIC, "source_url", "source_title", "notes")
+NUMERIC = (
+    "gpu_cores", "gpu_fp32_tflops", "memory_bandwidth_gbs", "neural_engine_cores", "neural_engine_tops",
+    "gpu_clock_mhz", "gpu_fp32_tflops_derived",
+)
+COLUMNS = (
+    "chip", "family", "gpu_cores", "gpu_fp32_tflops", "memory_bandwidth_gbs", "neural_engine_cores",
+    "neural_engine_tops", "gpu_clock_mhz", "gpu_fp32_tflops_derived", "other_gpu_configs", "gpu_clock_source_url",
+    "gpu_clock_note", "source_url", "source_title", "notes",
+)
+
+#: FP32 ALUs in one Apple GPU core, and 2 FLOP per fused multiply-add: the two constant factors of the derivation.
+FP32_ALUS_PER_CORE = 128
+FLOP_PER_FMA = 2
+#: "Apple described each GPU core as having 128 ALUs" (metal-benchmarks, at a fixed commit); applegpuinfo uses the
+#: same 128 FP32 ALUs per core and 2 FLOP per FMA for every Apple M chip (AppleGPUInfo.swift, lines 485-505).
+FP32_ALUS_SOURCE_URL = (
+    "https://github.com/philipturner/metal-benchmarks/blob/dc2adc640a1588246f4471d415aa6873cb6e3499/README.md#L214"
+)
+FP32_FORMULA_SOURCE_URL = (
+    "https://github.com/philipturner/applegpuinfo/blob/120384981fc8bce84d5aa28f5f2221f9165c2bde/"
+    "Sources/AppleGPUInfo/AppleGPUInfo.swift#L485-L505"
+)
+
+
+def fp32_tflops(gpu_cores: float, clock_mhz: float) -> float:
+    """Float32 peak of an Apple GPU in TFLOPS: cores × 128 FP32 ALUs × 2 FLOP per FMA × clock."""
+    return gpu_cores * FP32_ALUS_PER_CORE * FLOP_PER_FMA * clock_mhz / 1e6
 
 
 def load_chips(family: str | None = None) -> list[dict[str, object]]:
@@ -27,6 +58,19 @@ def load_chips(family: str | None = None) -> list[dict[str, object]]:
             raise ValueError(f"Unknown chip family {family!r}: use one of {', '.join(families)}.")
         rows = [r for r in rows if r["family"] == family]
     return rows
+
+
+def gpu_configs(row: dict[str, object]) -> dict[int, float | None]:
+    """The GPU-core counts a chip is sold with, each with its memory bandwidth in GB/s (``None`` where no source
+    states it for that configuration): the row's own (top) configuration first, then ``other_gpu_configs``
+    (``"30:300"`` = 30 cores at 300 GB/s, ``"7"`` = 7 cores, bandwidth not stated; several joined by ``|``)."""
+    if row.get("gpu_cores") is None:
+        return {}
+    configs: dict[int, float | None] = {int(row["gpu_cores"]): row.get("memory_bandwidth_gbs")}  # type: ignore[arg-type]
+    for entry in filter(None, str(row.get("other_gpu_configs") or "").split("|")):
+        cores, _, bandwidth = entry.partition(":")
+        configs[int(cores)] = float(bandwidth) if bandwidth else None
+    return configs
 
 
 def _cell(value: object) -> str:
