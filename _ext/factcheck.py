@@ -7,15 +7,24 @@ correction is a one-line edit. Three directives read it:
 - ``{factcheck-top}``: the rows ranked 1-10 in the ``top`` column (the corrections that matter most);
 - ``{factcheck-table} 2``: every claim of guide section 2 (2, 2.1, 2.2, ...), in file order.
 
+- ``{factcheck-filter}``: the search form (verdict, chapter, free text) that ``static/factcheck.js`` drives.
+
 Claims and reasons are inserted as plain text (no Markdown parsing), so the guide's code and URLs
 can't turn into markup or live links; only the evidence column is parsed, as Markdown links.
 Evidence is a ``" ; "``-separated list of https URLs and chapter targets such as
 ``01-unified-memory#3-how-long-a-copy-takes`` (a book page, optionally with a heading anchor).
+
+Every row of the section tables carries its ID as its HTML id (``factcheck.html#F041``), and every claim row
+carries ``data-id``, ``data-verdict`` and ``data-chapter`` (the chapters its evidence links to, space-separated,
+or ``none``), so the script only shows and hides rows. Without JavaScript the form stays hidden and every row
+shows. The IDs are link targets for Markdown links from other pages too: ``[F041](factcheck.md#F041)``.
 """
 
 from __future__ import annotations
 
 import csv
+import html
+import posixpath
 import re
 from collections import Counter
 from pathlib import Path
@@ -34,9 +43,12 @@ VERDICT_MEANING = {
     "wrong": "the claim is false, or the code does not do what the guide says",
     "misleading": "partly true, but a reader would draw the wrong conclusion",
     "outdated": "was true, or was the usual way, and no longer is",
-    "unverifiable": "no source, code or setup is given that would let anyone check it",
+    "unverifiable": "no source, code or setup is given that would let anyone check it; where a number is "
+    "implausible on its face, the reason says why",
 }
 INTERNAL = re.compile(r"^(?P<page>\d\d-[a-z0-9-]+|intro|glossary|references)(?:#(?P<anchor>[a-z0-9-]+))?$")
+NO_CHAPTER = "none"  # data-chapter of a row whose evidence links to no chapter
+SCRIPT = "factcheck.js"
 
 
 def load_claims(path: Path = DATA) -> list[dict[str, str]]:
@@ -70,6 +82,95 @@ def top_section(section: str) -> str:
     return section.split(".")[0]
 
 
+def chapter_pages(row: dict[str, str]) -> dict[int, str]:
+    """The book chapters a row's evidence links to: chapter number -> page (``01-unified-memory``), by number.
+
+    Only numbered chapters count; links to the introduction, glossary or references, and https sources, do not.
+    """
+    pages = {}
+    for target in evidence_targets(row):
+        match = INTERNAL.match(target)
+        if match and match["page"][:2].isdigit():
+            pages[int(match["page"][:2])] = match["page"]
+    return dict(sorted(pages.items()))
+
+
+def row_chapters(row: dict[str, str]) -> list[int]:
+    """The numbers of the chapters a row's evidence links to, ascending; ``[]`` when it cites sources only."""
+    return list(chapter_pages(row))
+
+
+def chapter_attribute(row: dict[str, str]) -> str:
+    """The row's ``data-chapter``: its chapter numbers, space-separated (``"3 4"``), or ``"none"``."""
+    return " ".join(str(n) for n in row_chapters(row)) or NO_CHAPTER
+
+
+def row_data(row: dict[str, str]) -> dict[str, str]:
+    """The ``data-*`` attributes of one claim row (names without the ``data-`` prefix)."""
+    return {"id": row["id"], "verdict": row["verdict"], "chapter": chapter_attribute(row)}
+
+
+def data_attributes(data: dict[str, str]) -> str:
+    """``{"verdict": "wrong"}`` -> ``data-verdict="wrong"``, escaped, in the given order."""
+    for name in data:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+            raise ValueError(f"not a data attribute name: {name!r}")
+    return " ".join(f'data-{name}="{html.escape(value, quote=True)}"' for name, value in data.items())
+
+
+def chapter_options(rows: list[dict[str, str]]) -> list[tuple[str, str, int]]:
+    """The chapter filter's choices: (value, page, claims) per chapter cited, then ("none", "", claims) if any."""
+    pages: dict[int, str] = {}
+    counts: Counter[str] = Counter()
+    for row in rows:
+        found = chapter_pages(row)
+        pages.update(found)
+        counts.update([str(n) for n in found] or [NO_CHAPTER])
+    options = [(str(n), pages[n], counts[str(n)]) for n in sorted(pages)]
+    if counts[NO_CHAPTER]:
+        options.append((NO_CHAPTER, "", counts[NO_CHAPTER]))
+    return options
+
+
+def filter_form_html(counts: dict[str, int], chapters: list[tuple[str, str, int]], total: int) -> str:
+    """The filter form: verdict buttons with their counts, a chapter menu, a text box and the "N of M" line.
+
+    ``chapters`` holds (value, label, claims) triples. The form is ``hidden`` until the script shows it, so a
+    reader without JavaScript sees the full tables and no controls that do nothing.
+    """
+    esc = html.escape
+    buttons = [
+        '<button type="button" class="fc-verdict-button" data-verdict="" aria-pressed="true">'
+        f'all <span class="fc-n">{total}</span></button>'
+    ]
+    buttons += [
+        f'<button type="button" class="fc-verdict-button fc-v-{esc(v)}" data-verdict="{esc(v)}" aria-pressed="false"'
+        f' title="{esc(VERDICT_MEANING.get(v, v))}">{esc(v)} <span class="fc-n">{n}</span></button>'
+        for v, n in counts.items()
+    ]
+    options = ['<option value="">every chapter</option>']
+    for value, label, n in chapters:
+        text = f"{value} · {label}" if value != NO_CHAPTER else "no chapter: sources only"
+        options.append(f'<option value="{esc(value)}" data-label="{esc(text)}">{esc(text)} ({n})</option>')
+    return "\n".join([
+        '<form class="fc-filter" id="fc-filter" role="search" aria-label="Filter the claims" hidden>',
+        '<div class="fc-verdicts" role="group" aria-label="Verdict">',
+        *buttons,
+        "</div>",
+        '<div class="fc-fields">',
+        '<label class="fc-field">Chapter <select id="fc-chapter" name="chapter">',
+        *options,
+        "</select></label>",
+        '<label class="fc-field">Search <input type="search" id="fc-text" name="q" '
+        'placeholder="claim, reason or ID" autocomplete="off" spellcheck="false"></label>',
+        '<button type="reset" class="fc-clear">Clear</button>',
+        "</div>",
+        f'<p class="fc-status" role="status" aria-live="polite"><span class="fc-shown">{total}</span> of '
+        f'<span class="fc-total">{total}</span> claims shown</p>',
+        "</form>",
+    ])
+
+
 def evidence_markdown(target: str) -> str:
     """One evidence item as a Markdown link: chapters by number and section, sources by host."""
     match = INTERNAL.match(target)
@@ -86,15 +187,54 @@ def evidence_markdown(target: str) -> str:
     return f"[{host}]({target})"
 
 
-def _text_entry(text: str, strong: bool = False) -> nodes.entry:
-    para = nodes.paragraph()
+class fact_row(nodes.row):  # docutils names node classes in lower case
+    """A table row whose ``data`` attribute (a dict) becomes ``data-*`` attributes of its ``<tr>``."""
+
+
+class fact_filter(nodes.General, nodes.Element):
+    """Placeholder for the filter form; rendered at write time, when every chapter's title is known."""
+
+
+def visit_fact_row_html(self, node: fact_row) -> None:
+    self.visit_row(node)
+    tag = self.body[-1]
+    if not tag.startswith("<tr") or not node.get("data"):
+        return
+    self.body[-1] = f"<tr {data_attributes(node['data'])}{tag[3:]}"
+
+
+def depart_fact_row(self, node: fact_row) -> None:
+    self.depart_row(node)
+
+
+def visit_fact_row(self, node: fact_row) -> None:
+    self.visit_row(node)
+
+
+def visit_fact_filter_html(self, node: fact_filter) -> None:
+    env = self.builder.env
+    chapters = []
+    for value, page, count in node["chapters"]:
+        docname = posixpath.join(posixpath.dirname(node["docname"]), page) if page else ""
+        title = env.titles[docname].astext() if docname in env.titles else page
+        chapters.append((value, title, count))
+    self.body.append(filter_form_html(node["counts"], chapters, node["total"]))
+    raise nodes.SkipNode
+
+
+def skip_node(self, node: nodes.Node) -> None:
+    raise nodes.SkipNode
+
+
+def _text_entry(text: str, strong: bool = False, classes: list[str] | None = None) -> nodes.entry:
+    para = nodes.paragraph(classes=classes or [])
     para += nodes.strong(text=text) if strong else nodes.Text(text)
     return nodes.entry("", para)
 
 
-def _table(headers: list[str], widths: list[int]) -> tuple[nodes.table, nodes.tbody]:
+def _table(headers: list[str], widths: list[int], classes: tuple[str, ...] = ()) -> tuple[nodes.table, nodes.tbody]:
     # No smart quotes: claims quote the guide's code, where 'cpu' must stay 'cpu'.
-    table = nodes.table(classes=["factcheck", "colwidths-given"], support_smartquotes=False)
+    table = nodes.table(classes=["factcheck", "colwidths-given", *classes], support_smartquotes=False)
     group = nodes.tgroup(cols=len(headers))
     table += group
     for width in widths:
@@ -122,17 +262,28 @@ class _FactCheckDirective(SphinxDirective):
         return entry
 
     def claim_rows(self, rows: list[dict[str, str]], body: nodes.tbody, rank: bool = False) -> None:
-        """One table row per claim: [rank,] claim (with its ID and guide section), verdict, reason and evidence."""
+        """One table row per claim: [rank,] claim (with its ID and guide section), verdict, reason and evidence.
+
+        The rows of the section tables (``rank=False``) hold the IDs as anchors; a ranked row links to its
+        claim's row there.
+        """
         for row in rows:
-            tr = nodes.row()
+            tr = fact_row(classes=["fc-row"], data=row_data(row))
             if rank:
                 tr += _text_entry(row["top"])
-            claim = _text_entry(row["claim"])
-            claim += nodes.paragraph("", "", nodes.emphasis(text=f"{row['id']} · guide § {row['guide_section']}"))
+            else:
+                tr["ids"].append(row["id"])
+                tr["names"].append(row["id"].lower())  # a label: {ref}`F041 <f041>` from other pages
+                self.state.document.note_explicit_target(tr, tr)
+            claim = _text_entry(row["claim"], classes=["fc-claim"])
+            title = f"Claim {row['id']} in its guide section" if rank else f"Link to claim {row['id']}"
+            link = nodes.reference("", row["id"], refid=row["id"], internal=True, classes=["fc-id"], reftitle=title)
+            where = nodes.Text(f" · guide § {row['guide_section']}")
+            claim += nodes.paragraph("", "", nodes.emphasis("", "", link, where))
             tr += claim
-            tr += _text_entry(row["verdict"], strong=True)
+            tr += _text_entry(row["verdict"], strong=True, classes=["fc-verdict", f"fc-v-{row['verdict']}"])
             why = self.evidence_entry(row)
-            why.insert(0, nodes.paragraph("", row["reason"]))
+            why.insert(0, nodes.paragraph("", row["reason"], classes=["fc-reason"]))
             tr += why
             body += tr
 
@@ -142,14 +293,14 @@ class FactCheckCounts(_FactCheckDirective):
 
     def run(self) -> list[nodes.Node]:
         rows = self.rows()
-        table, body = _table(["Verdict", "Claims", "Meaning"], [2, 1, 6])
+        table, body = _table(["Verdict", "Claims", "Meaning"], [2, 1, 6], ("fc-counts",))
         for verdict, count in verdict_counts(rows).items():
-            tr = nodes.row()
-            tr += _text_entry(verdict, strong=True)
+            tr = fact_row(classes=["fc-count"], data={"verdict": verdict})
+            tr += _text_entry(verdict, strong=True, classes=["fc-verdict", f"fc-v-{verdict}"])
             tr += _text_entry(str(count))
             tr += _text_entry(VERDICT_MEANING[verdict])
             body += tr
-        tr = nodes.row()
+        tr = fact_row(classes=["fc-count"], data={"verdict": ""})
         tr += _text_entry("all", strong=True)
         tr += _text_entry(str(len(rows)))
         tr += _text_entry("claims checked")
@@ -157,12 +308,21 @@ class FactCheckCounts(_FactCheckDirective):
         return [table]
 
 
+class FactCheckFilter(_FactCheckDirective):
+    """The filter form for the tables of this page (HTML only; other formats get nothing)."""
+
+    def run(self) -> list[nodes.Node]:
+        rows = self.rows()
+        return [fact_filter(docname=self.env.docname, counts=verdict_counts(rows), total=len(rows),
+                            chapters=chapter_options(rows))]
+
+
 class FactCheckTop(_FactCheckDirective):
     """The rows ranked in the ``top`` column, by rank."""
 
     def run(self) -> list[nodes.Node]:
         ranked = sorted((r for r in self.rows() if r["top"]), key=lambda r: int(r["top"]))
-        table, body = _table(["#", "The guide says", "Verdict", "Why, and the evidence"], [1, 6, 2, 9])
+        table, body = _table(["#", "The guide says", "Verdict", "Why, and the evidence"], [1, 7, 5, 12], ("fc-top",))
         self.claim_rows(ranked, body, rank=True)
         return [table]
 
@@ -177,7 +337,7 @@ class FactCheckTable(_FactCheckDirective):
         rows = [r for r in self.rows() if top_section(r["guide_section"]) == section]
         if not rows:
             raise self.error(f"no fact-check rows for guide section {section!r}")
-        table, body = _table(["The guide says", "Verdict", "Why, and the evidence"], [6, 2, 9])
+        table, body = _table(["The guide says", "Verdict", "Why, and the evidence"], [7, 5, 12], ("fc-section",))
         self.claim_rows(rows, body)
         return [table]
 
@@ -186,10 +346,38 @@ def _add_static_path(app: Sphinx, config: object) -> None:
     config.html_static_path.append(str(Path(__file__).resolve().parent / "static"))
 
 
+def _claim_anchors(app: Sphinx, doctree: nodes.document) -> None:
+    """Let Markdown links from other pages reach a claim: ``[F041](factcheck.md#F041)`` under -W.
+
+    MyST checks the ``#anchor`` of a link to another document against that document's heading slugs.
+    """
+    rows = [row for row in doctree.findall(fact_row) if row["ids"]]
+    if rows:
+        slugs = app.env.metadata[app.env.docname].setdefault("myst_slugs", {})
+        for row in rows:
+            slugs[row["ids"][0]] = (row.line, row["ids"][0], f"claim {row['ids'][0]}")
+
+
+def _page_script(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
+    """The filter script goes on the page that has the form, and nowhere else."""
+    if doctree is not None and any(True for _ in doctree.findall(fact_filter)):
+        app.add_js_file(SCRIPT, loading_method="defer")
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     app.connect("config-inited", _add_static_path)
+    app.connect("doctree-read", _claim_anchors)
+    app.connect("html-page-context", _page_script)
     app.add_css_file("factcheck.css")
+    app.add_css_file("layout.css")  # site-wide: nothing widens the page on a phone
+    app.add_js_file("toggles.js", loading_method="defer")  # site-wide: the visible sidebar buttons work
+    passthrough = (visit_fact_row, depart_fact_row)
+    app.add_node(fact_row, html=(visit_fact_row_html, depart_fact_row), latex=passthrough, text=passthrough,
+                 man=passthrough, texinfo=passthrough)
+    app.add_node(fact_filter, html=(visit_fact_filter_html, None), latex=(skip_node, None),
+                 text=(skip_node, None), man=(skip_node, None), texinfo=(skip_node, None))
     app.add_directive("factcheck-counts", FactCheckCounts)
+    app.add_directive("factcheck-filter", FactCheckFilter)
     app.add_directive("factcheck-top", FactCheckTop)
     app.add_directive("factcheck-table", FactCheckTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

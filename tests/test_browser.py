@@ -1,17 +1,20 @@
-"""The built site in a real browser: every page loads cleanly, offline, with its figures, links and search.
+"""The built site in a real browser: every page loads cleanly, offline, with its figures, links and search; it fits
+a phone's width; the fact-check appendix filters its claims and links to each one.
 
-Headless Chromium from the system (Debian's ``chromium`` package at /usr/bin/chromium, or $CHROMIUM) driven by
-Playwright; no browser is downloaded. The site is served from 127.0.0.1 and every request to anywhere else is
-blocked and reported. A screenshot of a chapter goes to $TEST_ARTIFACTS (or pytest's temporary directory).
+Headless Chromium or Chrome, found by ``tools/browser.py`` (the one ``make setup`` provides: $CHROMIUM, the
+system's browser, or Playwright's own), driven by Playwright; the test never downloads a browser. The site is
+served from 127.0.0.1 and every request to anywhere else is blocked and reported. A screenshot of a chapter goes
+to $TEST_ARTIFACTS (or pytest's temporary directory).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import re
-import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -22,8 +25,12 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+sys.path.insert(0, str(ROOT / "tools"))
+import browser as finder  # tools/ is no package: imported from its folder
+
 LOCAL_SCHEMES = {"data", "blob", "about"}
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 SETTLE_IMAGES = """async () => {
   const imgs = [...document.images];
@@ -35,13 +42,9 @@ SETTLE_IMAGES = """async () => {
 
 
 def chromium_path() -> str:
-    path = shutil.which(CHROMIUM) or (CHROMIUM if Path(CHROMIUM).is_file() else None)
-    if path is None:
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-            "(or set CHROMIUM=/path/to/chromium). The browser test must run; it is not skipped.",
-            pytrace=False,
-        )
+    path = finder.find_browser()
+    if path is None:  # the browser test must run: it fails, never skips, without a browser
+        pytest.fail(f"{finder.HOW_TO} The browser test is not skipped.", pytrace=False)
     return path
 
 
@@ -86,55 +89,80 @@ def figure_count(page: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def browser_report(built_site: Path, server: str, tmp_path_factory) -> dict[str, object]:
-    """Load every page once in headless Chromium and record what went wrong on each."""
+def artifacts(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("TEST_ARTIFACTS") or tmp_path_factory.mktemp("browser-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser(server: str):
+    """One headless Chromium for the whole module; each test opens its own context (viewport, JavaScript)."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
-    artifacts = Path(os.environ.get("TEST_ARTIFACTS") or tmp_path_factory.mktemp("browser-artifacts"))
-    artifacts.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def local_only(context, server: str, remote: list[str] | None = None) -> None:
+    """Let ``context`` reach the local site only: requests to anywhere else are aborted (and listed in ``remote``)."""
     local = urlparse(server).netloc
-    report: dict[str, object] = {"remote": [], "console": {}, "broken_images": {}, "chapter_images": {}}
 
     def route(route_obj, request) -> None:
         url = urlparse(request.url)
         if url.scheme in LOCAL_SCHEMES or url.netloc == local:
             route_obj.continue_()
         else:
-            report["remote"].append(request.url)
+            if remote is not None:
+                remote.append(request.url)
             route_obj.abort()
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route("**/*", route)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-        for path in site_pages(built_site):
-            errors.clear()
-            page.goto(server + path, wait_until="load")
-            if path == "index.html":  # a meta-refresh redirect to the first real page
-                page.wait_for_url(re.compile(r".*/book/intro\.html$"), timeout=10_000)
-                page.wait_for_load_state("load")
-            broken = page.evaluate(SETTLE_IMAGES)
-            if errors:
-                report["console"][path] = list(errors)
-            if broken:
-                report["broken_images"][path] = broken
-            if re.fullmatch(r"book/\d\d-.+\.html", path):
-                report["chapter_images"][path] = page.locator("div.cell_output img").count()
-        chapter = "book/01-unified-memory.html"
-        page.goto(server + chapter, wait_until="load")
-        shot = artifacts / "chapter-01.png"
-        page.screenshot(path=str(shot), full_page=False)
-        report["screenshot"] = shot
-        page.goto(server + "search.html?q=MPS", wait_until="load")
-        results = page.locator("#search-results ul.search li")
-        results.first.wait_for(timeout=20_000)
-        report["search_hits"] = results.count()
-        browser.close()
+    context.route("**/*", route)
+
+
+@pytest.fixture(scope="module")
+def browser_report(built_site: Path, server: str, browser, artifacts: Path) -> dict[str, object]:
+    """Load every page once in headless Chromium and record what went wrong on each."""
+    report: dict[str, object] = {
+        "remote": [], "console": {}, "broken_images": {}, "chapter_images": {}, "wider_than_phone": {},
+    }
+    context = browser.new_context(viewport=DESKTOP)
+    local_only(context, server, report["remote"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    for path in site_pages(built_site):
+        errors.clear()
+        page.goto(server + path, wait_until="load")
+        if path == "index.html":  # a meta-refresh redirect to the first real page
+            page.wait_for_url(re.compile(r".*/book/intro\.html$"), timeout=10_000)
+            page.wait_for_load_state("load")
+        broken = page.evaluate(SETTLE_IMAGES)
+        if errors:
+            report["console"][path] = list(errors)
+        if broken:
+            report["broken_images"][path] = broken
+        if re.fullmatch(r"book/\d\d-.+\.html", path):
+            report["chapter_images"][path] = page.locator("div.cell_output img").count()
+        page.set_viewport_size(PHONE)  # the same page on a phone: does the page itself scroll sideways?
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if widths[0] > widths[1]:
+            report["wider_than_phone"][path] = widths
+        page.set_viewport_size(DESKTOP)
+    chapter = "book/01-unified-memory.html"
+    page.goto(server + chapter, wait_until="load")
+    shot = artifacts / "chapter-01.png"
+    page.screenshot(path=str(shot), full_page=False)
+    report["screenshot"] = shot
+    page.goto(server + "search.html?q=MPS", wait_until="load")
+    results = page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=20_000)
+    report["search_hits"] = results.count()
+    context.close()
     return report
 
 
@@ -159,6 +187,11 @@ def test_every_chapter_shows_its_figures(browser_report, built_site):
         if browser_report["chapter_images"].get(page, 0) < figure_count(page)
     }
     assert not missing, f"page: (images shown, figures stored) {missing}"
+
+
+def test_no_page_scrolls_sideways_on_a_phone(browser_report):
+    """At 390 px wide, code blocks and wide tables may scroll inside their own boxes; the page itself may not."""
+    assert not browser_report["wider_than_phone"], f"(scrollWidth, innerWidth): {browser_report['wider_than_phone']}"
 
 
 def test_search_finds_mps(browser_report):
@@ -215,3 +248,202 @@ def test_internal_links_and_anchors_resolve(built_site):
             elif target.fragment and path.endswith(".html") and unquote(target.fragment) not in page(path).ids:
                 broken.append(f"{rel}: {href} (no anchor #{target.fragment} in {path})")
     assert not broken, broken[:20]
+
+
+# The fact-check appendix: rows carry their ID as anchor and their verdict and chapters as data; a script filters.
+
+FACTCHECK = "book/factcheck.html"
+SHOWN_ROWS = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((row) => row.getClientRects().length > 0)
+  .map((row) => ({id: row.dataset.id, verdict: row.dataset.verdict, chapter: row.dataset.chapter,
+                  text: [...row.querySelectorAll('.fc-claim, .fc-reason')].map((p) => p.textContent).join(' ')}))"""
+CLAIMS = "tr.fc-row[id]"  # the section tables: every claim once
+TOP = "table.fc-top tr.fc-row"
+
+
+class Rows(HTMLParser):
+    """The ``<tr>`` attributes of one page, by id, and the attributes of every claim row (``data-id``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_id: dict[str, dict[str, str | None]] = {}
+        self.claim_rows: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "tr" and a.get("id"):
+            self.by_id[a["id"]] = a
+        if tag == "tr" and a.get("data-id"):
+            self.claim_rows.append(a)
+
+
+def test_every_claim_row_is_an_anchor_with_its_verdict_and_chapters(built_site):
+    """``factcheck.html#F041`` reaches the row; its data attributes are what the data file says."""
+    spec = importlib.util.spec_from_file_location("factcheck_ext_for_browser", ROOT / "_ext" / "factcheck.py")
+    factcheck = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(factcheck)
+    parser = Rows()
+    parser.feed((built_site / FACTCHECK).read_text(encoding="utf-8"))
+    claims = factcheck.load_claims()
+    for row in claims:
+        tr = parser.by_id.get(row["id"])
+        assert tr is not None, f"no <tr id={row['id']!r}> in {FACTCHECK}"
+        assert tr["data-verdict"] == row["verdict"] and tr["data-id"] == row["id"]
+        assert tr["data-chapter"] == factcheck.chapter_attribute(row), row["id"]
+    ranked = sum(1 for row in claims if row["top"])
+    assert len(parser.claim_rows) == len(claims) + ranked, "each claim once by section, and the ten once more"
+
+
+def shown(page, selector: str = CLAIMS) -> list[dict[str, str]]:
+    return page.evaluate(SHOWN_ROWS, selector)
+
+
+def status(page) -> str:
+    return page.locator("#fc-filter .fc-status").inner_text().strip()
+
+
+@pytest.fixture(scope="module")
+def desktop(browser, server: str):
+    """A desktop-sized context shared by the fact-check tests (its cache keeps page loads short)."""
+    context = browser.new_context(viewport=DESKTOP)
+    local_only(context, server)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def factcheck_page(desktop, server: str):
+    page = desktop.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + FACTCHECK, wait_until="load")
+    page.locator("#fc-filter").wait_for(state="visible", timeout=10_000)
+    yield page
+    page.close()
+    assert not errors, f"uncaught script errors: {errors}"
+
+
+def test_factcheck_filters_by_verdict(factcheck_page):
+    page = factcheck_page
+    total = page.locator(CLAIMS).count()
+    assert total > 100 and len(shown(page)) == total
+    assert status(page) == f"{total} of {total} claims shown"
+    squeezed = page.evaluate(
+        "[...document.querySelectorAll('p.fc-verdict')].filter((p) => p.scrollWidth > p.clientWidth).map((p) => p.id)"
+    )
+    assert not squeezed, f"{len(squeezed)} verdicts are wider than their column"
+    for verdict in ("wrong", "outdated"):
+        page.click(f"#fc-filter button[data-verdict='{verdict}']")
+        rows = shown(page)
+        expected = page.locator(f"{CLAIMS}[data-verdict='{verdict}']").count()
+        assert expected > 0 and len(rows) == expected
+        assert {row["verdict"] for row in rows} == {verdict}
+        assert status(page) == f"{expected} of {total} claims shown"
+        top = shown(page, TOP)
+        assert len(top) == page.locator(f"{TOP}[data-verdict='{verdict}']").count()
+        assert all(row["verdict"] == verdict for row in top), "the ten that matter most follow the filter too"
+        assert page.get_attribute(f"#fc-filter button[data-verdict='{verdict}']", "aria-pressed") == "true"
+        assert f"verdict={verdict}" in page.url, "the filter is in the address, to share"
+    page.click("#fc-filter button[data-verdict='']")
+    assert len(shown(page)) == total
+    page.click("table.fc-counts tr[data-verdict='misleading'] button")  # the counts double as filters
+    assert {row["verdict"] for row in shown(page)} == {"misleading"}
+
+
+def test_factcheck_text_search_narrows_rows(factcheck_page):
+    page = factcheck_page
+    total = page.locator(CLAIMS).count()
+    page.fill("#fc-text", "F041")
+    assert [row["id"] for row in shown(page)] == ["F041"]
+    assert status(page) == f"1 of {total} claims shown"
+    page.fill("#fc-text", "Synchronize")
+    rows = shown(page)
+    assert 0 < len(rows) < total
+    assert all("synchronize" in row["text"].lower() for row in rows)
+    other = next(w for w in re.findall(r"[a-z]{5,}", rows[0]["text"].lower()) if w != "synchronize")
+    page.fill("#fc-text", f"synchronize {other.upper()}")  # every word must occur, in any case
+    both = shown(page)
+    assert 0 < len(both) <= len(rows)
+    assert all("synchronize" in row["text"].lower() and other in row["text"].lower() for row in both)
+    page.fill("#fc-text", "no claim says zqxjv")
+    assert shown(page) == [] and shown(page, TOP) == []
+    assert status(page) == f"0 of {total} claims shown"
+    tables = page.locator("table.fc-section, table.fc-top").count()
+    assert page.locator("p.fc-empty").filter(visible=True).count() == tables, "each empty table says so"
+    page.locator("#fc-text").press("Escape")
+    assert len(shown(page)) == total
+
+
+def test_factcheck_filters_by_chapter(factcheck_page):
+    page = factcheck_page
+    total = page.locator(CLAIMS).count()
+    page.select_option("#fc-chapter", "3")
+    rows = shown(page)
+    assert rows and all("3" in row["chapter"].split() for row in rows)
+    assert len(rows) == page.locator(f"{CLAIMS}[data-chapter~='3']").count()
+    assert status(page) == f"{len(rows)} of {total} claims shown"
+    page.click("#fc-filter button[data-verdict='correct']")  # filters combine
+    both = shown(page)
+    assert all(row["verdict"] == "correct" and "3" in row["chapter"].split() for row in both)
+    assert len(both) == page.locator(f"{CLAIMS}[data-chapter~='3'][data-verdict='correct']").count()
+    page.click("#fc-filter button.fc-clear")
+    page.select_option("#fc-chapter", "none")
+    rows = shown(page)
+    assert rows and {row["chapter"] for row in rows} == {"none"}, "claims whose evidence is in no chapter"
+    page.click("#fc-filter button.fc-clear")
+    assert len(shown(page)) == total and "chapter=" not in page.url
+
+
+def test_claim_link_targets_its_row(desktop, server: str, artifacts: Path):
+    page = desktop.new_page()
+    on_screen = """(id) => { const row = document.getElementById(id); const box = row.getBoundingClientRect();
+      const hit = document.elementFromPoint(box.left + 10, box.top + 10);  // not under the sticky header or form
+      return [document.querySelector(':target')?.id, box.top >= 0 && box.top < window.innerHeight,
+              hit?.closest('tr')?.id]; }"""
+    page.goto(server + FACTCHECK + "#F041", wait_until="load")
+    assert page.evaluate(on_screen, "F041") == ["F041", True, "F041"]
+    page.screenshot(path=str(artifacts / "factcheck-F041.png"))
+    # A filter that would hide the claim gives way to the link.
+    verdict = page.get_attribute("#F041", "data-verdict")
+    other = next(v for v in ("correct", "wrong", "misleading") if v != verdict)
+    page.goto(server + f"{FACTCHECK}?verdict={other}#F041", wait_until="load")
+    assert page.evaluate(on_screen, "F041") == ["F041", True, "F041"]
+    # The ID in a row is the row's permalink; in the ten that matter most it leads to the claim's row.
+    page.click("#F042 a.fc-id")
+    assert page.url.endswith("#F042") and page.evaluate(on_screen, "F042") == ["F042", True, "F042"]
+    ranked = page.locator(f"{TOP} a.fc-id").first
+    target = ranked.inner_text().strip()
+    ranked.click()
+    assert page.evaluate(on_screen, target) == [target, True, target]
+    page.close()
+
+
+def test_factcheck_reads_without_javascript(browser, server: str):
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    local_only(context, server)
+    page = context.new_page()
+    page.goto(server + FACTCHECK, wait_until="load")
+    assert not page.locator("#fc-filter").is_visible(), "no controls that would do nothing"
+    assert len(shown(page)) == page.locator(CLAIMS).count() > 100
+    context.close()
+
+
+def test_phone_reaches_the_chapters(browser, server: str, artifacts: Path):
+    """On a phone the chapter page fits the screen and the visible menu button opens the chapter navigation."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    local_only(context, server)
+    page = context.new_page()
+    page.goto(server + "book/01-unified-memory.html", wait_until="load")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    chapters = page.locator("nav.bd-docs-nav a.reference.internal").filter(visible=True)
+    assert chapters.count() == 0, "the navigation starts closed on a phone"
+    toggle = page.locator(".primary-toggle").filter(visible=True)
+    assert toggle.count() == 1, "one visible menu button"
+    toggle.click()
+    page.locator("nav.bd-docs-nav a[href='02-installing.html']").filter(visible=True).wait_for(timeout=5_000)
+    hrefs = [chapters.nth(i).get_attribute("href") for i in range(chapters.count())]
+    assert len([h for h in hrefs if re.fullmatch(r"\d\d-[a-z0-9-]+\.html", h or "")]) >= 11, hrefs
+    page.screenshot(path=str(artifacts / "phone-navigation.png"))
+    page.locator("nav.bd-docs-nav a[href='02-installing.html']").filter(visible=True).click()
+    page.wait_for_url(re.compile(r".*/book/02-installing\.html$"))
+    context.close()

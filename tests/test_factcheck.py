@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -131,3 +132,86 @@ def test_evidence_links_are_labelled():
 def test_data_file_is_where_the_page_says():
     assert factcheck.DATA == ROOT / "src" / "mpsbook" / "data" / "factcheck.csv"
     assert Path("src/mpsbook/data/factcheck.csv").as_posix() in PAGE.read_text()
+
+
+# The filterable page: which chapters a row's evidence points at, the rows' data attributes, the filter form.
+
+
+def claim(evidence: str, verdict: str = "wrong", row_id: str = "F999") -> dict[str, str]:
+    return {"id": row_id, "guide_section": "5.2", "claim": "c", "verdict": verdict, "reason": "r",
+            "evidence": evidence, "top": ""}
+
+
+def test_chapters_of_a_row_come_from_its_evidence():
+    row = claim("10-benchmarks#1-x ; https://example.org/a ; 02-installing ; 10-benchmarks#5-y ; glossary")
+    assert factcheck.row_chapters(row) == [2, 10], "numbered chapters only, once each, ascending"
+    assert factcheck.chapter_pages(row) == {2: "02-installing", 10: "10-benchmarks"}
+    assert factcheck.chapter_attribute(row) == "2 10"
+    sources_only = claim("https://docs.pytorch.org/docs/stable/notes/mps.html ; intro ; references")
+    assert factcheck.row_chapters(sources_only) == []
+    assert factcheck.chapter_attribute(sources_only) == "none"
+
+
+def test_row_data_and_its_html():
+    data = factcheck.row_data(claim("01-unified-memory#3-how-long-a-copy-takes ; 03-mps-basics", "outdated", "F041"))
+    assert data == {"id": "F041", "verdict": "outdated", "chapter": "1 3"}
+    assert factcheck.data_attributes(data) == 'data-id="F041" data-verdict="outdated" data-chapter="1 3"'
+    assert factcheck.data_attributes({"label": 'a "b" <c> & d'}) == 'data-label="a &quot;b&quot; &lt;c&gt; &amp; d"'
+    with pytest.raises(ValueError, match="not a data attribute name"):
+        factcheck.data_attributes({"Bad Name": "x"})
+
+
+def test_chapter_options_count_rows_per_chapter():
+    rows = [claim("01-unified-memory ; 03-mps-basics"), claim("03-mps-basics#2-x"), claim("https://example.org")]
+    assert factcheck.chapter_options(rows) == [
+        ("1", "01-unified-memory", 1), ("3", "03-mps-basics", 2), ("none", "", 1),
+    ]
+    assert factcheck.chapter_options(rows[:2])[-1][0] == "3", "no 'none' choice when every row cites a chapter"
+
+
+def test_every_row_maps_to_chapters_of_the_book():
+    chapters = {int(page.split("/")[1][:2]) for page in toc_files() if re.fullmatch(r"book/\d\d-.+", page)}
+    for row in ROWS:
+        attribute = factcheck.chapter_attribute(row)
+        assert re.fullmatch(r"\d+( \d+)*|none", attribute), row["id"]
+        assert set(factcheck.row_chapters(row)) <= chapters, row["id"]
+    options = factcheck.chapter_options(ROWS)
+    assert [value for value, _, _ in options if value != "none"] == sorted(
+        {str(n) for row in ROWS for n in factcheck.row_chapters(row)}, key=int
+    )
+
+
+class FormParts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_filter_form_html():
+    counts = {"correct": 2, "wrong": 1, "misleading": 0, "outdated": 0, "unverifiable": 0}
+    html = factcheck.filter_form_html(counts, [("1", "Apple <Silicon>", 2), ("none", "", 1)], 3)
+    parts = FormParts()
+    parts.feed(html)
+    form = dict(parts.tags)["form"]
+    assert form["id"] == "fc-filter" and "hidden" in form, "hidden until the script shows it"
+    buttons = [a["data-verdict"] for tag, a in parts.tags if tag == "button" and "data-verdict" in a]
+    assert buttons == ["", *factcheck.VERDICTS], "'all', then every verdict in order"
+    assert [a["value"] for tag, a in parts.tags if tag == "option"] == ["", "1", "none"]
+    text = " ".join("".join(parts.text).split())
+    assert "all 3" in text and "correct 2" in text and "1 · Apple <Silicon> (2)" in text
+    assert "&lt;Silicon&gt;" in html, "titles are escaped"
+    assert "3 of 3 claims shown" in text
+
+
+def test_page_puts_counts_and_filter_above_the_tables():
+    page = PAGE.read_text()
+    first_heading = re.search(r"^## ", page, re.M).start()
+    assert page.index("```{factcheck-counts}") < first_heading, "the counts open the page"
+    assert page.index("```{factcheck-filter}") < page.index("```{factcheck-top}") < page.index("```{factcheck-table}")
