@@ -215,3 +215,18 @@ def test_page_puts_counts_and_filter_above_the_tables():
     first_heading = re.search(r"^## ", page, re.M).start()
     assert page.index("```{factcheck-counts}") < first_heading, "the counts open the page"
     assert page.index("```{factcheck-filter}") < page.index("```{factcheck-top}") < page.index("```{factcheck-table}")
+
+
+def test_every_correction_box_links_the_rows_it_settles():
+    """Each chapter's "Correcting the guide" box ends with the fact-check rows it settles, and those rows exist."""
+    known = {row["id"] for row in factcheck.load_claims()}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "markdown":
+                continue
+            for box in re.finditer(r"^(`{3,})\{admonition\} Correcting the guide.*?^\1\s*$", cell.source, re.M | re.S):
+                line = re.search(r"^Fact-check rows: (.+)$", box[0], re.M)
+                assert line, f"{path.name}: a correction box without its 'Fact-check rows:' line"
+                ids = re.findall(r"\[(F\d{3})\]\(factcheck\.md#(F\d{3})\)", line[1])
+                assert ids and all(a == b for a, b in ids), f"{path.name}: malformed fact-check links {line[1][:80]}"
+                assert {a for a, _ in ids} <= known, f"{path.name}: unknown rows {sorted({a for a, _ in ids} - known)}"

@@ -119,12 +119,16 @@ def sync_prose(source: Path) -> int:
     if [c.source for c in code] != [c.source for c in src.cells if c.cell_type == "code"]:
         raise StaleCopyError(f"book/{source.name}: its code differs from the source's: execute it instead")
     old_prose = [c.source for c in copy.cells if c.cell_type == "markdown"]
+    stored = {c.get("id"): c for c in copy.cells if c.cell_type == "markdown"}
     cells, executed = [], iter(code)
     for cell in src.cells:
         if cell.cell_type == "code":
             cells.append(next(executed))
             if "parameters" in cell.metadata.get("tags", []):
                 cells.extend(injected)  # papermill puts them right after the parameters cell
+        elif cell.get("id") in stored:  # keep papermill's metadata: the diff shows the prose alone
+            stored[cell.id].source = cell.source
+            cells.append(stored[cell.id])
         else:
             cells.append(cell)
     copy.cells = cells
