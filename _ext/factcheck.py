@@ -40,11 +40,12 @@ COLUMNS = ["id", "guide_section", "claim", "verdict", "reason", "evidence", "top
 VERDICTS = ("correct", "wrong", "misleading", "outdated", "unverifiable")
 VERDICT_MEANING = {
     "correct": "the claim holds",
-    "wrong": "the claim is false, or the code does not do what the guide says",
+    "wrong": "the claim is false, or the code does not do what the guide says; a figure far outside published "
+    "measurements of the same hardware is wrong, and the reason gives those measurements",
     "misleading": "partly true, but a reader would draw the wrong conclusion",
     "outdated": "was true, or was the usual way, and no longer is",
-    "unverifiable": "no source, code or setup is given that would let anyone check it; where a number is "
-    "implausible on its face, the reason says why",
+    "unverifiable": "no source, code or setup is given that would let anyone check it, and nothing published "
+    "rules it out",
 }
 INTERNAL = re.compile(r"^(?P<page>\d\d-[a-z0-9-]+|intro|glossary|references)(?:#(?P<anchor>[a-z0-9-]+))?$")
 NO_CHAPTER = "none"  # data-chapter of a row whose evidence links to no chapter
