@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help env setup lab execute test under-load bench book serve clean
+.PHONY: help env setup lab execute test under-load mac bench book serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test: setup ## Unit tests, notebook rules, ruff, and nbval re-validation of book
 
 under-load: setup ## Re-validate every chapter 3 times while every core is kept busy (minutes; not in make test)
 	$(PY) tools/under_load.py
+
+mac: setup ## On an Apple Silicon Mac: every chapter on mps, re-validate, benchmark, summarise what changed
+	$(PY) tools/on_a_mac.py
 
 BENCH_ARGS ?=
 bench: env ## Benchmarks on DEVICE (default auto) and on the CPU into results/<machine>.json (BENCH_ARGS=--quick)
