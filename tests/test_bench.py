@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -88,9 +89,123 @@ def test_validate_reports_problems(tiny_run):
 
 
 def test_load_results_rejects_an_invalid_file(tmp_path):
-    (tmp_path / "x.json").write_text('{"schema": "something else"}')
+    (tmp_path / "x.json").write_text('{"schema": "something else", "schema_version": 2}')
     with pytest.raises(ValueError, match=r"x\.json: missing key"):
         bench.load_results(tmp_path)
+    (tmp_path / "x.json").write_text('{"schema": "mpsbook-bench", "schema_version": 7}')
+    with pytest.raises(ValueError, match=r"x\.json: schema_version 7, this code reads"):
+        bench.load_results(tmp_path)
+
+
+def test_a_version_1_file_is_read_as_version_2(tiny_run, tmp_path):
+    old = json.loads(json.dumps(tiny_run))
+    old["schema_version"] = 1
+    del old["provenance"]["flags"]
+    for rec in old["results"]:
+        del rec["mode"], rec["compile_s"]
+    (tmp_path / f"{old['machine']}.json").write_text(json.dumps(old))
+    doc = bench.load_results(tmp_path)[old["machine"]]
+    assert doc["schema_version"] == 2 and doc["upgraded_from_version"] == 1
+    assert {r["mode"] for r in doc["results"]} == {"eager"}
+    assert bench.validate_results(doc) == []
+
+
+def test_the_repository_results_files_are_readable():
+    docs = bench.load_results(Path(__file__).resolve().parent.parent / "results")
+    assert docs and all(bench.validate_results(d) == [] for d in docs.values())
+
+
+@pytest.mark.parametrize(
+    ("host", "device", "expected"),
+    [
+        ({"logical_cores": 2, "load_average_1min": 0.4, "load_average_1min_end": 0.9, "physical_cores": 2,
+          "torch_threads": 2}, "cpu", []),
+        ({"logical_cores": 2, "load_average_1min": 3.5, "physical_cores": 2, "torch_threads": 2}, "cpu",
+         ["load average 3.5 above the 2 logical cores"]),
+        ({"logical_cores": 2, "load_average_1min": 0.1, "physical_cores": 2, "torch_threads": 1}, "cpu",
+         ["torch used 1 thread(s) on 2 physical cores"]),
+        ({"logical_cores": 16, "load_average_1min": 1.0, "physical_cores": 16, "torch_threads": 1}, "cuda", []),
+        ({"logical_cores": 12, "mac_power": {"cpu_speed_limit_percent": 70, "power_source": "Battery Power",
+                                            "low_power_mode": True}}, "mps",
+         ["thermal limit: CPU speed limited to 70 %", "on Battery Power", "Low Power Mode on"]),
+    ],
+)
+def test_run_flags(host, device, expected):
+    assert bench.run_flags({"host": host, "device": {"type": device}}) == expected
+
+
+def test_mac_power_state_reads_pmset(monkeypatch):
+    from mpsbook.bench import machine
+
+    outputs = {
+        ("therm",): "Note: No thermal warning level has been recorded\n\tCPU_Scheduler_Limit \t= 100\n"
+                    "\tCPU_Available_CPUs \t= 12\n\tCPU_Speed_Limit \t= 100\n",
+        ("batt",): "Now drawing from 'AC Power'\n -InternalBattery-0 (id=1234)\t100%; charged; 0:00 remaining\n",
+        (): "System-wide power settings:\nCurrently in use:\n lowpowermode         0\n sleep                1\n",
+    }
+    monkeypatch.setattr(machine.sys, "platform", "darwin")
+    monkeypatch.setattr(machine, "_pmset", lambda *args: outputs[args])
+    assert machine.mac_power_state() == {
+        "cpu_speed_limit_percent": 100, "power_source": "AC Power", "low_power_mode": False,
+        "source": "pmset -g therm / pmset -g batt / pmset -g",
+    }
+    monkeypatch.setattr(machine.sys, "platform", "linux")
+    monkeypatch.setattr(machine, "_pmset", machine._pmset.__wrapped__ if hasattr(machine._pmset, "__wrapped__")
+                        else lambda *args: None)
+    assert machine.mac_power_state() is None
+
+
+def test_the_sweeps_hold_the_public_mac_workloads():
+    full = bench.SWEEPS["full"]
+    assert {"train_resnet50_32", "train_resnet50_224", "train_distilbert_512"} <= set(full.model_batches)
+    assert full.compile_benchmarks and full.devbench and full.sdpa_lengths
+    matmul, copy = bench.devbench_sizes()
+    assert (matmul[0], matmul[-1], len(matmul)) == (256, 6888, 20)
+    assert (copy[0], copy[-1], len(copy)) == (2**20, int(2**26.5), 14)
+
+
+def test_a_training_case_times_an_optimizer_step():
+    sweep = bench.Sweep(
+        "tiny-train", matmul_sizes={}, elementwise_sizes=(), model_batches={"train_resnet50_32": (2,)},
+        compile_benchmarks=("train_resnet50_32",), min_run_time=0.01, max_run_time=0.05, warmup=0, min_samples=1,
+    )
+    cases = bench.build_cases(sweep, CPU, only=["train_resnet50_32"])
+    assert [(c.mode, c.dtype) for c in cases] == [("eager", "float32"), ("compile", "float32")]
+    assert cases[0].flop == cases[1].flop > 0, "forward + backward counted once per batch size"
+    rec = bench.run_case(cases[0], CPU, sweep)
+    assert rec["status"] == "ok" and rec["compile_s"] is None and rec["epoch_items"] == 50_000
+    assert bench.epoch_seconds(rec) == pytest.approx(25_000 * rec["median_s"])
+
+
+def test_a_compiled_case_records_its_first_call_apart():
+    import time as t
+
+    calls = []
+
+    def build(device):
+        def fn():
+            t.sleep(0.05 if not calls else 0.0)  # the first call "compiles"
+            calls.append(1)
+
+        return fn
+
+    case = bench.Case("train_resnet50_32", build, batch=2, mode="compile")
+    rec = bench.run_case(case, CPU, TINY)
+    assert rec["mode"] == "compile" and rec["compile_s"] >= 0.05 > rec["median_s"]
+
+
+def test_more_blocks_while_the_spread_is_large():
+    import itertools
+
+    noisy = itertools.cycle([0.0, 0.004])  # alternate fast and slow calls: a large IQR
+
+    def fn():
+        import time as t
+
+        t.sleep(next(noisy))
+
+    m = bench.measure(fn, CPU, min_run_time=0.01, max_run_time=0.3, min_samples=3, block_time=0.001)
+    assert len(m.times) > 3, "a noisy case keeps sampling until max_run_time"
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ import torch
 FIELDS = ("Device", "CPU", "OS", "Python", "PyTorch", "Executed")
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's marketing name (``Apple M2 Pro``, ``AMD EPYC 9654 96-Core Processor``), from the OS."""
     if sys.platform == "darwin":
         try:  # "Apple M1 Pro" on Apple Silicon
             out = subprocess.run(
@@ -33,19 +34,21 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _os_name() -> str:
+def os_name() -> str:
+    """``macOS 15.3 (arm64)`` or ``Linux 6.8.0 (x86_64)``."""
     if sys.platform == "darwin":
         return f"macOS {platform.mac_ver()[0]} ({platform.machine()})"
     return f"{platform.system()} {platform.release()} ({platform.machine()})"
 
 
-def _device_name(device: torch.device) -> str:
+def device_name(device: torch.device) -> str:
+    """The name a device reports: the GPU's for cuda, the chip's for mps, the CPU's for cpu."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         get_name = getattr(torch.backends.mps, "get_name", None)  # added in torch 2.8
-        return get_name() if get_name else _cpu_model()
-    return _cpu_model()
+        return get_name() if get_name else cpu_model()
+    return cpu_model()
 
 
 def machine_info(device: torch.device | str) -> dict[str, str]:
@@ -53,9 +56,9 @@ def machine_info(device: torch.device | str) -> dict[str, str]:
     device = torch.device(device)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return {
-        "Device": f"{device} · {_device_name(device)}",
-        "CPU": f"{_cpu_model()} · {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()}",
-        "OS": _os_name(),
+        "Device": f"{device} · {device_name(device)}",
+        "CPU": f"{cpu_model()} · {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()}",
+        "OS": os_name(),
         "Python": platform.python_version(),
         "PyTorch": torch.__version__,
         "Executed": now,

@@ -1,0 +1,42 @@
+"""The benchmark suite behind ``make bench``: one results file per machine, with full provenance.
+
+The modules read as the pipeline:
+
+- :mod:`~mpsbook.bench.cases` — what is measured: sweeps and cases, each with its FLOP or byte count;
+- :mod:`~mpsbook.bench.harness` — how: warm-up, device-synchronised blocks of calls, spread-driven sampling;
+- :mod:`~mpsbook.bench.machine` — on what: the machine's slug and provenance, and the flags of an unfair run;
+- :mod:`~mpsbook.bench.results` — the results file: schema (versioned, documented there), writing, reading;
+- :mod:`~mpsbook.bench.peaks` — published peaks to compare with, each with its source;
+- :mod:`~mpsbook.bench.check` — the harness checked against a bare event-timed loop;
+- :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``.
+
+The names chapters use are re-exported here (``from mpsbook import bench; bench.load_results(...)``).
+"""
+
+from mpsbook.bench.cases import (
+    BENCHMARKS,
+    DTYPES,
+    INFERENCE,
+    MODES,
+    SWEEPS,
+    TRAINING,
+    Case,
+    Sweep,
+    build_cases,
+    devbench_sizes,
+    epoch_seconds,
+    model_flop,
+)
+from mpsbook.bench.check import bare_loop_seconds, check_matmul
+from mpsbook.bench.cli import main
+from mpsbook.bench.harness import measure, run_case, run_suite
+from mpsbook.bench.machine import describe_device, machine_slug, provenance, run_flags, slug_for
+from mpsbook.bench.peaks import peak_for, published_peaks
+from mpsbook.bench.results import SCHEMA_VERSION, load_results, upgrade, validate_results, write_results
+
+__all__ = [
+    "BENCHMARKS", "DTYPES", "INFERENCE", "MODES", "SCHEMA_VERSION", "SWEEPS", "TRAINING", "Case", "Sweep",
+    "bare_loop_seconds", "build_cases", "check_matmul", "describe_device", "devbench_sizes", "epoch_seconds",
+    "load_results", "machine_slug", "main", "measure", "model_flop", "peak_for", "provenance", "published_peaks",
+    "run_case", "run_flags", "run_suite", "slug_for", "upgrade", "validate_results", "write_results",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from mpsbook.bench.cli import main
+
+sys.exit(main())

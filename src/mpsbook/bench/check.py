@@ -1,0 +1,122 @@
+"""The harness checked against a bare loop: large matrix products timed by the suite and by device events.
+
+If the suite's blocks, synchronising clock and sampling add overhead, the two disagree; the check also reports
+the rate of a short burst after a rest (a GPU may lower its clock during sustained runs) and the percentage of the
+published peak. ``python -m mpsbook.bench --check-matmul`` writes its report to ``results/checks/``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+
+from mpsbook.batchsize import release_memory
+from mpsbook.bench.cases import _matmul_case, dtype_supported
+from mpsbook.bench.harness import measure
+from mpsbook.bench.machine import describe_device, provenance, slug_for
+from mpsbook.bench.peaks import peak_for
+from mpsbook.bench.results import SCHEMA_VERSION
+from mpsbook.device import synchronize
+
+
+def bare_loop_seconds(fn: Callable[[], object], device: torch.device, iterations: int, warmup: int = 3) -> float:
+    """Seconds per call of ``fn`` over ``iterations`` back-to-back calls, timed by CUDA or MPS events
+    (``time.perf_counter`` on the CPU), after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    synchronize(device)
+    if device.type in ("cuda", "mps"):
+        events = torch.cuda.Event if device.type == "cuda" else torch.mps.Event
+        start, end = events(enable_timing=True), events(enable_timing=True)
+        start.record()
+        for _ in range(iterations):
+            fn()
+        end.record()
+        # Wait on the device, not the event: on MPS, event.synchronize() then elapsed_time() can hang
+        # (pytorch/pytorch#162872).
+        synchronize(device)
+        return start.elapsed_time(end) / 1e3 / iterations
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        fn()
+    return (time.perf_counter() - t0) / iterations
+
+
+_EVENT_CLOCKS = {"cuda": "torch.cuda.Event", "mps": "torch.mps.Event"}
+
+
+def check_matmul(
+    device: torch.device,
+    size: int = 8192,
+    dtypes: Sequence[str] = ("float32", "bfloat16"),
+    seconds: float = 1.0,
+    burst_calls: int = 10,
+    rest_s: float = 5.0,
+) -> dict[str, object]:
+    """Compare the harness with a bare event-timed loop on ``size``³ matmuls; add % of published peak.
+
+    The harness and the bare loop both time sustained runs (about a second of back-to-back products), during which
+    a GPU may lower its clock to stay within its power limit. A burst of ``burst_calls`` products, timed after the
+    device rested ``rest_s`` seconds, shows the rate before that happens; both are reported.
+    """
+    info = describe_device(device)
+    name = str(info["name"])
+    cores = info["cores"] if device.type == "mps" else None  # an Apple GPU's peak depends on its core count
+    peak = peak_for(name, gpu_cores=cores) if device.type != "cpu" else None  # type: ignore[arg-type]
+    rows = []
+    for dtype in dtypes:
+        ok, why = dtype_supported(device, dtype)
+        if not ok:
+            rows.append({"dtype": dtype, "status": "skipped", "note": why})
+            continue
+        case = _matmul_case(size, dtype)
+        fn = case.build(device)
+        harness = measure(fn, device, min_run_time=1.0, max_run_time=5.0).median
+        iterations = max(3, int(seconds / harness))
+        bare = bare_loop_seconds(fn, device, iterations)
+        time.sleep(rest_s if device.type != "cpu" else 0.0)  # let the clock recover from the sustained runs
+        burst = bare_loop_seconds(fn, device, burst_calls)
+        flop = case.flop or 0.0
+        row: dict[str, object] = {
+            "dtype": dtype, "status": "ok", "size": size, "iterations": iterations,
+            "bare_loop_clock": _EVENT_CLOCKS.get(device.type, "time.perf_counter"),
+            "harness_s": harness, "bare_loop_s": bare,
+            "harness_tflops": flop / harness / 1e12, "bare_loop_tflops": flop / bare / 1e12,
+            "harness_vs_bare": harness / bare, "within_10_percent": abs(harness / bare - 1) <= 0.10,
+            "burst_calls": burst_calls, "burst_s": burst, "burst_tflops": flop / burst / 1e12,
+        }
+        key = f"{dtype}_tflops"
+        if peak and peak.get(key):
+            row["published_peak_tflops"] = peak[key]
+            row["percent_of_peak"] = 100 * flop / harness / 1e12 / float(peak[key])  # type: ignore[arg-type]
+            row["burst_percent_of_peak"] = 100 * flop / burst / 1e12 / float(peak[key])  # type: ignore[arg-type]
+        rows.append(row)
+        del fn
+        release_memory(device, collect=False)
+    return {
+        "schema": "mpsbook-bench-check", "schema_version": SCHEMA_VERSION, "machine": slug_for(device),
+        "peak_source": (peak or {}).get("source_url"), "provenance": provenance(device), "checks": rows,
+    }
+
+
+def _print_check(report: dict[str, object]) -> None:
+    print(f"matmul check on {report['provenance']['device']['name']} ({report['machine']})")  # type: ignore[index]
+    for row in report["checks"]:  # type: ignore[union-attr]
+        if row["status"] != "ok":
+            print(f"  {row['dtype']:<9} skipped: {row['note']}")
+            continue
+        line = (
+            f"  {row['dtype']:<9} {row['size']}³: harness {row['harness_tflops']:.4g} TFLOP/s, bare loop timed by "
+            f"{row['bare_loop_clock']} {row['bare_loop_tflops']:.4g} TFLOP/s ({row['iterations']} calls); "
+            f"harness/bare time {row['harness_vs_bare']:.3f}, within 10 %: {row['within_10_percent']}"
+        )
+        if "percent_of_peak" in row:
+            line += (
+                f"; {row['percent_of_peak']:.1f} % of the published {row['published_peak_tflops']:g} TFLOP/s,"
+                f" at least 75 %: {row['percent_of_peak'] >= 75}; a burst of {row['burst_calls']} after a rest:"
+                f" {row['burst_tflops']:.4g} TFLOP/s, {row['burst_percent_of_peak']:.1f} %,"
+                f" at least 75 %: {row['burst_percent_of_peak'] >= 75}"
+            )
+        print(line)

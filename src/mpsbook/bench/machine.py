@@ -1,0 +1,213 @@
+"""Which machine ran a benchmark: its slug (the results file's name) and the provenance stored in the file.
+
+Besides names, core counts, memory and versions, the provenance records what makes a run comparable or not: the
+load average at the start and the end, the threads torch used against the cores the machine has, and on a Mac
+its thermal state, power source and Low Power Mode (from ``pmset``). :func:`run_flags` turns those into the
+warnings the benchmark chapter shows beside a run (and keeps such runs out of its crossover and peak conclusions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+import sys
+
+import torch
+
+from mpsbook.provenance import cpu_model, device_name, os_name
+
+
+def _clean_name(name: str) -> str:
+    name = re.sub(r"\((?:R|TM|C)\)", " ", name, flags=re.I)  # Intel(R) Xeon(R) → Intel Xeon
+    name = re.sub(r"\bCPU @ [\d.]+ ?GHz\b", " ", name)
+    name = re.sub(r"\b\d+-Core Processor\b|\bProcessor\b", " ", name)
+    return " ".join(name.split())
+
+
+def machine_slug(device_type: str, name: str, cores: int | None = None) -> str:
+    """The results file's stem: a lowercase slug of the device's name.
+
+    ``("cuda", "NVIDIA H100 80GB HBM3")`` → ``nvidia-h100-80gb-hbm3``; ``("mps", "Apple M2 Pro", 19)`` →
+    ``apple-m2-pro-19-core-gpu`` (Apple sells each chip with several GPU sizes); ``("cpu", "AMD EPYC", 2)``
+    → ``cpu-amd-epyc-2-cores`` (the same CPU model runs in machines and VMs of many sizes).
+    """
+    if device_type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"Unknown device type {device_type!r}: use cpu, cuda or mps.")
+    slug = re.sub(r"[^a-z0-9]+", "-", _clean_name(name).lower()).strip("-") or "unknown"
+    if device_type == "cpu":
+        slug = f"cpu-{slug}" + (f"-{cores}-cores" if cores else "")
+    elif device_type == "mps" and cores:
+        slug += f"-{cores}-core-gpu"
+    return slug
+
+
+def _mps_name_and_cores() -> tuple[str, int | None]:
+    get_cores = getattr(torch.backends.mps, "get_core_count", None)  # torch 2.9+ (pytorch/pytorch#160414)
+    return device_name(torch.device("mps")), (get_cores() if get_cores else None)
+
+
+def _host_memory() -> int | None:
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is pinned with the book
+        return None
+    return int(psutil.virtual_memory().total)
+
+
+def _physical_cores() -> int | None:
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover
+        return None
+    return psutil.cpu_count(logical=False)
+
+
+def load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # Windows
+        return None
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    found: dict[str, str | None] = {}
+    for name in ("torchvision", "transformers", "numpy"):
+        try:
+            found[name] = metadata.version(name)  # without importing the package
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def describe_device(device: torch.device) -> dict[str, object]:
+    """Name, core count and memory of ``device``, each with the API that reported it."""
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return {
+            "type": "cuda",
+            "name": props.name,
+            "cores": props.multi_processor_count,
+            "cores_unit": "streaming multiprocessors (torch.cuda.get_device_properties)",
+            "memory_bytes": int(props.total_memory),
+            "memory_source": "torch.cuda.get_device_properties(device).total_memory",
+            "compute_capability": f"{props.major}.{props.minor}",
+        }
+    if device.type == "mps":
+        name, cores = _mps_name_and_cores()
+        recommended = getattr(torch.mps, "recommended_max_memory", None)
+        return {
+            "type": "mps",
+            "name": name,
+            "cores": cores,
+            "cores_unit": "GPU cores (torch.backends.mps.get_core_count)" if cores else None,
+            "memory_bytes": int(recommended()) if recommended else None,
+            "memory_source": "torch.mps.recommended_max_memory() (Metal's recommended working set)",
+        }
+    return {
+        "type": "cpu",
+        "name": cpu_model(),
+        "cores": _physical_cores() or os.cpu_count(),
+        "cores_unit": "physical cores (psutil.cpu_count(logical=False))",
+        "memory_bytes": _host_memory(),
+        "memory_source": "psutil.virtual_memory().total",
+    }
+
+
+def provenance(device: torch.device) -> dict[str, object]:
+    """Everything a reader needs to know about what produced a results file."""
+    info = describe_device(device)
+    return {
+        "device": info,
+        "host": {
+            "cpu": cpu_model(),
+            "logical_cores": os.cpu_count(),
+            "physical_cores": _physical_cores(),
+            "torch_threads": torch.get_num_threads(),
+            "memory_bytes": _host_memory(),
+            "memory_source": "psutil.virtual_memory().total",
+            "os": os_name(),
+            "machine": platform.machine(),
+            "load_average_1min": load_average(),
+            "mac_power": mac_power_state(),
+        },
+        "software": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            **_versions(),
+        },
+        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def slug_for(device: torch.device) -> str:
+    """:func:`machine_slug` for a ``torch.device`` of this machine."""
+    info = describe_device(device)
+    return machine_slug(device.type, str(info["name"]), info["cores"] if device.type != "cuda" else None)
+
+
+def _pmset(*args: str) -> str | None:
+    """``pmset -g ...`` output on macOS, ``None`` elsewhere or when it cannot run."""
+    if sys.platform != "darwin":
+        return None
+    try:
+        out = subprocess.run(["pmset", "-g", *args], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def mac_power_state() -> dict[str, object] | None:
+    """On a Mac: thermal warning level, power source and Low Power Mode, as ``pmset`` reports them.
+
+    ``pmset -g therm`` prints a CPU power limit ("CPU_Speed_Limit") when the Mac throttles; ``pmset -g batt``
+    names the power source ("Now drawing from 'AC Power'"); ``pmset -g`` lists ``lowpowermode 1`` when Low Power
+    Mode is on. Elsewhere ``None``.
+    """
+    therm, batt, settings = _pmset("therm"), _pmset("batt"), _pmset()
+    if therm is None and batt is None and settings is None:
+        return None
+    limit = re.search(r"CPU_Speed_Limit\s*=\s*(\d+)", therm or "")
+    source = re.search(r"drawing from '([^']+)'", batt or "")
+    low_power = re.search(r"^\s*lowpowermode\s+(\d)", settings or "", re.M)
+    return {
+        "cpu_speed_limit_percent": int(limit[1]) if limit else None,
+        "power_source": source[1] if source else None,
+        "low_power_mode": bool(int(low_power[1])) if low_power else None,
+        "source": "pmset -g therm / pmset -g batt / pmset -g",
+    }
+
+
+def run_flags(prov: dict[str, object]) -> list[str]:
+    """Why a run's figures may understate the machine: an empty list for a clean run.
+
+    A load average above the cores, fewer torch threads than physical cores (on the CPU), a Mac throttled, on
+    battery or in Low Power Mode. Works on files written before these fields existed (they give no flag).
+    """
+    host = prov.get("host", {}) if isinstance(prov, dict) else {}
+    device = prov.get("device", {}) if isinstance(prov, dict) else {}
+    flags = []
+    cores = host.get("logical_cores")
+    loads = [host.get("load_average_1min"), host.get("load_average_1min_end")]
+    worst = max((x for x in loads if isinstance(x, int | float)), default=None)
+    if cores and worst is not None and worst > cores:
+        flags.append(f"load average {worst:g} above the {cores} logical cores")
+    physical = host.get("physical_cores") or cores
+    threads = host.get("torch_threads")
+    if device.get("type") == "cpu" and physical and threads and threads < physical:
+        flags.append(f"torch used {threads} thread(s) on {physical} physical cores")
+    mac = host.get("mac_power") or {}
+    if mac.get("cpu_speed_limit_percent") not in (None, 100):
+        flags.append(f"thermal limit: CPU speed limited to {mac['cpu_speed_limit_percent']} %")
+    if mac.get("power_source") not in (None, "AC Power"):
+        flags.append(f"on {mac['power_source']}")
+    if mac.get("low_power_mode"):
+        flags.append("Low Power Mode on")
+    return flags
