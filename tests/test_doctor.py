@@ -1,28 +1,33 @@
 import io
+import os
 import subprocess
 import sys
+import sysconfig
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
 
 from mpsbook import doctor
 from mpsbook.__main__ import main
-from mpsbook.doctor import Facts, build_setting, check, problems, run_doctor
+from mpsbook.doctor import CHECKS, CpuLayout, Facts, build_setting, check, problems, render, run_doctor
 
+M1_PRO = CpuLayout(logical=10, usable=None, torch_threads=8, levels=(("Performance", 8), ("Efficiency", 2)))
 HEALTHY_MAC = Facts(
     system="Darwin",
     machine="arm64",
     translated=False,
     os_version="15.5",
     python_version="3.12.8",
-    torch_version="2.11.0",
+    torch_version="2.14.1",
     mps_built=True,
     mps_available=True,
     cuda_version=None,
     cuda_available=False,
     blas="accelerate",
-    cores={"logical": 10, "usable": None, "performance": 8, "efficiency": 2, "torch_threads": 8},
+    cpu=M1_PRO,
+    mps_tensor="ok",
 )
 
 
@@ -30,14 +35,21 @@ def verdict(facts: Facts) -> list[str]:
     return problems(check(facts))
 
 
+def warnings(facts: Facts) -> list[str]:
+    return [f.message for f in check(facts) if f.level == "warn"]
+
+
 def test_a_healthy_mac_passes():
-    assert verdict(HEALTHY_MAC) == []
-    assert any("MPS available" in f.message for f in check(HEALTHY_MAC))
+    assert verdict(HEALTHY_MAC) == [] and warnings(HEALTHY_MAC) == []
+    messages = [f.message for f in check(HEALTHY_MAC)]
+    assert "MPS available on macOS 15.5, a tensor round trip works" in messages
+    assert "torch uses 8 CPU threads, one per Performance core" in messages
 
 
 def test_linux_with_or_without_cuda_passes():
     linux = replace(HEALTHY_MAC, system="Linux", machine="x86_64", translated=None, os_version="6.8.0",
-                    mps_built=False, mps_available=False, blas="mkl")
+                    mps_built=False, mps_available=False, blas="mkl", mps_tensor=None,
+                    cpu=CpuLayout(logical=16, usable=16, torch_threads=16))
     assert verdict(linux) == []
     assert verdict(replace(linux, cuda_version="12.8", cuda_available=True)) == []
 
@@ -51,7 +63,8 @@ def test_linux_with_or_without_cuda_passes():
         ({"machine": "x86_64", "translated": False, "mps_available": False}, "x86_64 CPU"),
         ({"os_version": "13.6.7", "mps_available": False}, "macOS 13.6.7 is older than 14.0"),
         ({"mps_built": False, "mps_available": False}, "built without MPS"),
-        ({"mps_available": False}, "MPS is built but not available"),
+        ({"mps_available": False, "mps_tensor": None}, "MPS is built but not available"),
+        ({"mps_tensor": "RuntimeError: boom"}, "tensor round trip on it failed: RuntimeError: boom"),
     ],
 )
 def test_each_problem_is_named_once(changes, reason):
@@ -66,8 +79,30 @@ def test_old_macos_is_not_blamed_on_a_sandbox():
 
 
 def test_a_venv_inside_conda_is_a_warning_not_a_failure():
-    findings = check(replace(HEALTHY_MAC, conda_prefix="/opt/miniforge3/envs/x", in_venv=True))
-    assert [f.level for f in findings if f.level != "ok"] == ["warn"]
+    facts = replace(HEALTHY_MAC, conda_prefix="/opt/miniforge3/envs/x", in_venv=True)
+    assert verdict(facts) == [] and len(warnings(facts)) == 1
+
+
+def test_a_pip_of_another_python_is_a_warning():
+    facts = replace(HEALTHY_MAC, pip_elsewhere="pip 25.1 of a Python 3.10")
+    assert verdict(facts) == []
+    assert warnings(facts) == [
+        "the `pip` first on PATH (pip 25.1 of a Python 3.10) installs into another environment than this "
+        "Python's: install with `python -m pip`, or activate this environment"
+    ]
+
+
+def test_threads_beyond_the_cpus_are_a_warning_and_settings_are_named():
+    crowded = replace(HEALTHY_MAC, cpu=CpuLayout(logical=8, usable=4, torch_threads=8))
+    assert verdict(crowded) == [] and "may use 4 CPUs" in warnings(crowded)[0]
+    chosen = replace(HEALTHY_MAC, cpu=replace(M1_PRO, torch_threads=10, thread_env=(("OMP_NUM_THREADS", "10"),)))
+    assert "torch uses 10 CPU threads, as OMP_NUM_THREADS=10 asks" in [f.message for f in check(chosen)]
+
+
+def test_checks_are_described_once_each():
+    names = [c.name for c in CHECKS]
+    assert len(names) == len(set(names)) == 8
+    assert all(c.reads and c.cannot_see for c in CHECKS)
 
 
 def test_build_setting_reads_torch_config():
@@ -93,17 +128,59 @@ def test_rosetta_detection_reads_proc_translated(monkeypatch):
     assert doctor.is_translated() is False
 
 
+def test_cpu_layout_reads_every_performance_level(monkeypatch):
+    m5_max = {"hw.nperflevels": "2", "hw.perflevel0.name": "Super", "hw.perflevel0.physicalcpu": "6",
+              "hw.perflevel1.name": "Performance", "hw.perflevel1.physicalcpu": "12"}
+    monkeypatch.setattr(doctor, "sysctl", m5_max.get)
+    monkeypatch.setenv("OMP_NUM_THREADS", "18")
+    layout = doctor.cpu_layout()
+    assert layout.levels == (("Super", 6), ("Performance", 12)) and layout.cores == 18
+    assert layout.thread_env == (("OMP_NUM_THREADS", "18"),)
+    assert "18 cores (6 Super + 12 Performance)" in render(replace(HEALTHY_MAC, cpu=layout), [])
+
+
+def test_cpu_layout_here():
+    layout = doctor.cpu_layout()
+    assert layout.torch_threads == torch.get_num_threads() and layout.logical >= 1
+    if sys.platform != "darwin":
+        assert layout.levels == () and layout.cores is None
+
+
+def _fake_pip(monkeypatch, location: str, python: str):
+    monkeypatch.setattr(doctor.shutil, "which", lambda name: "/somewhere/bin/pip")
+    answer = subprocess.CompletedProcess([], 0, stdout=f"pip 25.1 from {location}/pip (python {python})\n", stderr="")
+    monkeypatch.setattr(doctor.subprocess, "run", lambda *a, **k: answer)
+
+
+def test_pip_elsewhere(monkeypatch):
+    this = f"{sys.version_info.major}.{sys.version_info.minor}"
+    _fake_pip(monkeypatch, "/another/python/site-packages", this)
+    assert doctor.pip_elsewhere() == f"pip 25.1 of a Python {this}"
+    _fake_pip(monkeypatch, sysconfig.get_paths()["purelib"], "2.7")  # a folder on sys.path, another Python
+    assert doctor.pip_elsewhere() == "pip 25.1 of a Python 2.7"
+    _fake_pip(monkeypatch, sysconfig.get_paths()["purelib"], this)  # this Python's own pip
+    assert doctor.pip_elsewhere() is None
+    monkeypatch.setattr(doctor.shutil, "which", lambda name: None)
+    assert doctor.pip_elsewhere() is None
+
+
+def test_mps_round_trip_only_where_mps_is():
+    expected = "ok" if torch.backends.mps.is_available() else None
+    assert doctor.mps_round_trip() == expected
+
+
 def test_gather_facts_describes_this_machine():
     facts = doctor.gather_facts()
     assert facts.torch_version == torch.__version__
     assert facts.mps_built == torch.backends.mps.is_built()
-    assert facts.cores["logical"] >= 1
+    assert facts.cpu is not None and facts.cpu.logical >= 1
 
 
 def test_run_doctor_exit_status_and_one_line_reason():
     out, err = io.StringIO(), io.StringIO()
     assert run_doctor(HEALTHY_MAC, out=out, err=err) == 0
     assert "Nothing wrong found." in out.getvalue() and err.getvalue() == ""
+    assert "  CPU     : 10 cores (8 Performance + 2 Efficiency); torch uses 8 threads" in out.getvalue()
     out, err = io.StringIO(), io.StringIO()
     broken = replace(HEALTHY_MAC, machine="x86_64", translated=True, torch_version="2.2.2", mps_available=False)
     assert run_doctor(broken, out=out, err=err) == 1
@@ -120,7 +197,9 @@ def test_main_runs_doctor_and_rejects_no_command(monkeypatch, capsys):
 
 
 def test_python_dash_m_mpsbook_doctor():
-    done = subprocess.run([sys.executable, "-m", "mpsbook", "doctor"], capture_output=True, text=True, timeout=120)
+    src = str(Path(doctor.__file__).parents[1])
+    done = subprocess.run([sys.executable, "-m", "mpsbook", "doctor"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": src})
     assert done.returncode in (0, 1)
     assert done.stdout.startswith("mpsbook doctor")
     assert (done.returncode == 0) == ("Nothing wrong found." in done.stdout)

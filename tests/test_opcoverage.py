@@ -95,3 +95,51 @@ def test_the_installed_torch_ships_the_file():
     assert native_functions_path().name == "native_functions.yaml"
     assert len(ops) > 2000
     assert {"CPU", "CUDA", "MPS"} <= ops["mm"].keys
+
+
+def test_categories_for_mps(ops):
+    from mpsbook.opcoverage import CATEGORIES, category
+
+    assert category(ops["mm"]) == "MPS kernel"
+    assert category(ops["matmul"]) == "composite"
+    assert category(ops["take"]) == "CPU and CUDA only"
+    assert category(ops["take"], fallback={"take"}) == "CPU fallback (registered)"
+    assert category(ops["only_sparse"]) == "other backends only"
+    assert {category(op) for op in ops.values()} <= set(CATEGORIES)
+
+
+def test_python_module_is_kept():
+    ops = operators(load_entries("- func: special_ndtri(Tensor self) -> Tensor\n  python_module: special\n"))
+    assert ops["special_ndtri"].module == "special"
+
+
+COMMON_MPS = """
+import torch
+if torch.backends.mps.is_available():
+    def mps_ops_modifier(ops):
+        UNIMPLEMENTED_XFAILLIST: dict[str, list | None] = {
+            "take": None,
+            "nn.functional.conv2d": [torch.int64],
+            "stft": [torch.float16, torch.bfloat16],
+        }
+        OTHER = {"sort": [torch.int8]}
+"""
+
+
+def test_expected_failures_are_read_without_importing():
+    from mpsbook.opcoverage import expected_failures
+
+    assert expected_failures(COMMON_MPS) == {
+        "take": None,
+        "nn.functional.conv2d": ("int64",),
+        "stft": ("float16", "bfloat16"),
+    }
+    assert expected_failures(COMMON_MPS, name="OTHER") == {"sort": ("int8",)}
+    assert expected_failures(COMMON_MPS, name="MISSING") == {}
+
+
+def test_the_installed_torch_ships_its_mps_test_expectations():
+    from mpsbook.opcoverage import expected_failures
+
+    failures = expected_failures()
+    assert failures and all(v is None or isinstance(v, tuple) for v in failures.values())

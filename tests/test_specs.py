@@ -93,3 +93,18 @@ def test_sources_table_links_sources_and_never_fills_gaps():
     assert "| Apple M5 Max | 16.589 | [" in derived
     with pytest.raises(KeyError, match="Unknown column"):
         sources_table(load_chips(), {"speed": "Speed"})
+
+
+def test_sources_table_links_a_column_to_its_own_source():
+    columns = {"chip": "Chip", "gpu_clock_mhz": "Clock (MHz)"}
+    table = sources_table(load_chips("Apple M1"), columns, links={"gpu_clock_mhz": "gpu_clock_source_url"})
+    m1 = next(row for row in load_chips("Apple M1") if row["chip"] == "Apple M1")
+    assert f"| Apple M1 | [1278]({m1['gpu_clock_source_url']}) | [" in table
+    assert sources_table(load_chips("Apple M1"), columns) == sources_table(load_chips("Apple M1"), columns, {})
+    h100 = [row for row in load_chips() if row["chip"] == "NVIDIA H100 SXM"]
+    linked = sources_table(h100, columns, {"gpu_clock_mhz": "gpu_clock_source_url"})
+    assert "| NVIDIA H100 SXM | not stated | [" in linked, "a gap stays unlinked"
+    with pytest.raises(KeyError, match="Unknown column"):
+        sources_table(load_chips(), columns, links={"gpu_clock_mhz": "clock_url"})
+    with pytest.raises(KeyError, match="Unknown column"):
+        sources_table(load_chips(), columns, links={"gpu_cores": "gpu_clock_source_url"})

@@ -1,17 +1,20 @@
 """An environment doctor: is this Python, this OS and this PyTorch what the book needs?
 
 ``python -m mpsbook doctor`` prints what it found and exits with status 0 when nothing is wrong, or 1 with a
-one-line reason on stderr. Chapter 2 builds it up step by step; the checks are:
+one-line reason on stderr. Chapter 2 builds it up section by section; :data:`CHECKS` lists each check with what
+it reads and what it cannot see. In short:
 
-- a native Python: on an Apple Silicon Mac, an x86_64 Python runs translated by Rosetta 2
-  (``sysctl.proc_translated`` is 1), cannot load arm64 wheels, and never sees the GPU;
-- macOS 14 or newer, which MPS needs in torch 2.10 and later ("The MPS backend is supported on MacOS 14.0+",
-  ``aten/src/ATen/mps/EmptyTensor.cpp``; Apple lists macOS 14.0 for PyTorch 2.11);
-- torch built with MPS on macOS, and MPS then available;
-- Python and torch at least as new as the book needs.
+- a native Python: on an Apple Silicon Mac an x86_64 Python runs translated by Rosetta 2
+  (``sysctl.proc_translated`` is 1), gets no PyTorch newer than 2.2.2 from PyPI, and never sees the GPU;
+- macOS 14 or newer, which MPS needs in the torch the book pins: PyPI's torch 2.14.1 wheel is tagged
+  ``macosx_14_0_arm64``, its ``libtorch_cpu.dylib`` has minimum OS 14.0, and the MPS backend refuses older
+  systems ("The MPS backend is supported on macOS 14.0+", ``aten/src/ATen/mps/EmptyTensor.cpp``);
+- torch built with MPS, MPS available in this process, and a small tensor that survives a round trip on it;
+- Python and torch at least as new as the book needs;
+- one environment manager at a time, and a ``pip`` on ``PATH`` that installs into this Python.
 
-The guide's ``diagnose_mps_environment`` (section 8.1) asks similar questions but crashes on
-``torch.version.blas``, which torch never had: the BLAS library is read here from torch's own build
+The guide's ``diagnose_mps_environment`` (its section 8.1) asks similar questions but crashes on
+``torch.version.blas``, which torch does not have: the BLAS library is read here from torch's own build
 configuration, ``torch.__config__.show()``.
 """
 
@@ -20,22 +23,84 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from mpsbook.device import MIN_TORCH, _torch_version
 
-#: macOS that torch's MPS backend needs (torch >= 2.10; Apple's PyTorch page lists macOS 14.0 for 2.11).
+#: macOS that the MPS backend of the pinned torch (2.14.1) needs; PyPI's wheels need it from torch 2.12 on.
 MIN_MACOS = (14, 0)
 #: Python that the book's package needs (pyproject.toml: requires-python >= 3.11).
 MIN_PYTHON = (3, 11)
+#: Environment variables that replace torch's default number of CPU threads (aten/src/ATen/ParallelCommon.cpp).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing the doctor checks: what it reads, and what it cannot see from where it runs."""
+
+    name: str
+    reads: str
+    cannot_see: str
+
+
+#: The doctor's checks, in the order of its report (chapter 2, section 6, prints them as a table).
+CHECKS = (
+    Check(
+        "Python version",
+        "`platform.python_version()` of the interpreter that runs the doctor; it must be 3.11 or newer",
+        "other Pythons on your PATH, or the one your editor or Jupyter kernel uses: run the doctor with that one",
+    ),
+    Check(
+        "PyTorch version and build",
+        "`torch.__version__` (at least 2.11) and `BLAS_INFO` from `torch.__config__.show()`",
+        "whether torchvision and other packages match this torch (`python -m pip check` does)",
+    ),
+    Check(
+        "Native or Rosetta",
+        "`platform.machine()` and `sysctl.proc_translated` of this process",
+        "whether your shell, Homebrew or other tools run translated: only this process",
+    ),
+    Check(
+        "macOS version",
+        "`platform.mac_ver()`, compared with 14.0",
+        "problems of one particular macOS release; it compares version numbers only",
+    ),
+    Check(
+        "MPS built and available",
+        "`torch.backends.mps.is_built()` and `is_available()` (asked once per process, then cached)",
+        "why MPS is unavailable when macOS is new enough (a virtual machine, a sandbox): chapter 5 lists causes",
+    ),
+    Check(
+        "A tensor on MPS",
+        "four float32 numbers created on `mps`, doubled there and copied back",
+        "whether the operators your model uses have MPS kernels (chapter 4), memory limits (chapter 5), speed",
+    ),
+    Check(
+        "CPU threads",
+        "`torch.get_num_threads()`, OMP_NUM_THREADS and MKL_NUM_THREADS, and macOS's `hw.perflevelN` core counts",
+        "whether another thread count is faster for your work: only a measurement says",
+    ),
+    Check(
+        "Environment managers",
+        "the CONDA_PREFIX variable, whether a venv is active, and where the `pip` first on PATH installs",
+        "your shell's aliases and functions, or which `python` your shell starts: it knows only its own",
+    ),
+)
 
 
 def sysctl(name: str) -> str | None:
-    """``sysctl -n name`` on macOS; ``None`` elsewhere, or where the key does not exist."""
+    """``sysctl -n name`` on macOS; ``None`` elsewhere, or where the key does not exist.
+
+    A program started by a process that Rosetta translates runs translated too, so ``sysctl`` answers for this
+    process (``sysctl -n sysctl.proc_translated`` prints 1 under ``arch -x86_64``, volta-cli/volta#1545).
+    """
     if sys.platform != "darwin":
         return None
     try:
@@ -67,20 +132,78 @@ def build_setting(name: str, config: str | None = None) -> str | None:
     return match.group(1) if match and match.group(1) else None
 
 
-def cpu_layout() -> dict[str, int | None]:
-    """CPU counts that the OS exposes: performance and efficiency cores on Apple Silicon, usable CPUs elsewhere."""
-    def count(key: str) -> int | None:
-        value = sysctl(key)
-        return int(value) if value and value.isdigit() else None
+@dataclass(frozen=True)
+class CpuLayout:
+    """The CPUs the OS reports and the threads torch uses.
 
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "logical": os.cpu_count(),
-        "usable": usable,  # Linux: CPUs this process may run on (containers and taskset restrict it)
-        "performance": count("hw.perflevel0.physicalcpu"),  # macOS on Apple Silicon only
-        "efficiency": count("hw.perflevel1.physicalcpu"),
-        "torch_threads": torch.get_num_threads(),
-    }
+    ``levels`` lists macOS's performance levels, fastest first, as (``hw.perflevelN.name``,
+    ``hw.perflevelN.physicalcpu``): ``(("Performance", 8), ("Efficiency", 2))`` on an M1 Pro. It is empty
+    off macOS, where ``usable`` counts the CPUs this process may run on (Linux: ``os.sched_getaffinity``).
+    """
+
+    logical: int | None
+    usable: int | None
+    torch_threads: int
+    levels: tuple[tuple[str, int], ...] = ()
+    thread_env: tuple[tuple[str, str], ...] = ()  # OMP_NUM_THREADS / MKL_NUM_THREADS where set
+
+    @property
+    def cores(self) -> int | None:
+        """Cores over all performance levels (macOS), else ``None``."""
+        return sum(n for _, n in self.levels) if self.levels else None
+
+
+def cpu_layout() -> CpuLayout:
+    """Read :class:`CpuLayout` from this OS and the installed torch."""
+    levels = []
+    count = sysctl("hw.nperflevels")
+    for level in range(int(count) if count and count.isdigit() else 0):
+        cores = sysctl(f"hw.perflevel{level}.physicalcpu")
+        if cores and cores.isdigit():
+            levels.append((sysctl(f"hw.perflevel{level}.name") or f"level {level}", int(cores)))
+    return CpuLayout(
+        logical=os.cpu_count(),
+        usable=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        torch_threads=torch.get_num_threads(),
+        levels=tuple(levels),
+        thread_env=tuple((v, os.environ[v]) for v in THREAD_VARIABLES if os.environ.get(v)),
+    )
+
+
+def pip_elsewhere() -> str | None:
+    """What the ``pip`` first on ``PATH`` is, when it installs into another Python than this one; else ``None``.
+
+    ``pip --version`` names the folder it runs from and its Python (``pip 25.1 from …/site-packages/pip
+    (python 3.12)``). A ``pip`` of another Python version, or one that this interpreter could not import
+    (its folder is not on ``sys.path``), belongs to another environment: what it installs, this Python never
+    imports.
+    """
+    exe = shutil.which("pip")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"^pip (\S+) from (.+) \(python ([\d.]+)\)\s*$", out.stdout, re.M)
+    if not match:
+        return None
+    here = {Path(entry).resolve() for entry in sys.path if entry}
+    same_version = match[3] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    if same_version and Path(match[2]).resolve().parent in here:
+        return None
+    return f"pip {match[1]} of a Python {match[3]}"
+
+
+def mps_round_trip() -> str | None:
+    """``"ok"`` when a small tensor survives a round trip on ``mps``, else the error; ``None`` without MPS."""
+    if not (torch.backends.mps.is_built() and torch.backends.mps.is_available()):
+        return None
+    try:
+        doubled = (torch.arange(4, dtype=torch.float32, device="mps") * 2).cpu().tolist()
+    except Exception as error:  # any failure is the finding
+        return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+    return "ok" if doubled == [0.0, 2.0, 4.0, 6.0] else f"wrong result {doubled}"
 
 
 @dataclass(frozen=True)
@@ -100,7 +223,9 @@ class Facts:
     blas: str | None  # BLAS_INFO from torch's build settings
     conda_prefix: str | None = None  # $CONDA_PREFIX: a conda environment is active
     in_venv: bool = False  # sys.prefix != sys.base_prefix
-    cores: dict[str, int | None] = field(default_factory=dict)
+    cpu: CpuLayout | None = None
+    mps_tensor: str | None = None  # mps_round_trip(): "ok", an error, or None when not tried
+    pip_elsewhere: str | None = None  # pip_elsewhere(): the other Python's pip, or None
 
 
 def gather_facts() -> Facts:
@@ -120,7 +245,9 @@ def gather_facts() -> Facts:
         blas=build_setting("BLAS_INFO"),
         conda_prefix=os.environ.get("CONDA_PREFIX"),
         in_venv=sys.prefix != sys.base_prefix,
-        cores=cpu_layout(),
+        cpu=cpu_layout(),
+        mps_tensor=mps_round_trip(),
+        pip_elsewhere=pip_elsewhere(),
     )
 
 
@@ -138,6 +265,20 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def _dotted(version: tuple[int, ...]) -> str:
     return ".".join(map(str, version))
+
+
+def _thread_finding(cpu: CpuLayout) -> Finding:
+    limit = cpu.usable or cpu.logical
+    if limit and cpu.torch_threads > limit:
+        return Finding("warn", f"torch uses {cpu.torch_threads} threads but this process may use {limit} CPUs: "
+                               "threads wait for each other; lower OMP_NUM_THREADS or torch.set_num_threads")
+    if cpu.thread_env:
+        setting = ", ".join(f"{k}={v}" for k, v in cpu.thread_env)
+        return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads, as {setting} asks")
+    fastest = cpu.levels[0] if cpu.levels else None
+    if fastest and fastest[1] == cpu.torch_threads:
+        return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads, one per {fastest[0]} core")
+    return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads")
 
 
 def check(facts: Facts) -> list[Finding]:
@@ -170,7 +311,8 @@ def check(facts: Facts) -> list[Finding]:
         if facts.translated:
             fail(
                 f"this Python is an {facts.machine} build running under Rosetta 2 on an Apple Silicon Mac: "
-                "install a native arm64 Python (Miniforge3-MacOSX-arm64) and recreate the environment"
+                "install a native arm64 Python (Miniforge3-MacOSX-arm64, python.org, Homebrew or uv) "
+                "and recreate the environment"
             )
         elif facts.machine != "arm64":
             fail(f"this Mac has an {facts.machine} CPU: PyTorch's MPS backend and current wheels need Apple Silicon")
@@ -179,7 +321,10 @@ def check(facts: Facts) -> list[Finding]:
         native = facts.machine == "arm64" and not facts.translated
         old_os = _version_tuple(facts.os_version) < MIN_MACOS
         if old_os:
-            fail(f"macOS {facts.os_version} is older than {_dotted(MIN_MACOS)}, which MPS needs in current torch")
+            fail(
+                f"macOS {facts.os_version} is older than {_dotted(MIN_MACOS)}, which MPS needs in current torch "
+                "(and PyPI's current torch wheels install only on macOS 14 or newer)"
+            )
         # The MPS verdicts below only make sense once the architecture and the OS are right.
         if native and not facts.mps_built:
             fail(
@@ -188,19 +333,30 @@ def check(facts: Facts) -> list[Finding]:
             )
         elif native and not old_os and not facts.mps_available:
             fail(
-                "MPS is built but not available: this process cannot reach a Metal GPU "
-                "(a virtual machine, a sandbox or a remote session can hide it)"
+                "MPS is built but not available: macOS is new enough, so this process cannot reach a Metal "
+                "GPU (a virtual machine or a sandbox can hide it)"
             )
+        elif native and not old_os and facts.mps_tensor not in (None, "ok"):
+            fail(f"MPS is available but a tensor round trip on it failed: {facts.mps_tensor}")
         elif native and not old_os:
-            ok(f"MPS available on macOS {facts.os_version}")
+            ok(f"MPS available on macOS {facts.os_version}" + (", a tensor round trip works"
+                                                              if facts.mps_tensor == "ok" else ""))
     else:
         accelerator = f"cuda (CUDA {facts.cuda_version})" if facts.cuda_available else "none: tensors run on the CPU"
         ok(f"not macOS ({facts.system} {facts.machine}): the MPS checks do not apply; accelerator: {accelerator}")
+
+    if facts.cpu is not None:
+        found.append(_thread_finding(facts.cpu))
 
     if facts.conda_prefix and facts.in_venv:
         warn(
             "a venv is active inside a conda environment: two environment managers decide which packages load; "
             "use one of them"
+        )
+    if facts.pip_elsewhere:
+        warn(
+            f"the `pip` first on PATH ({facts.pip_elsewhere}) installs into another environment than this Python's: "
+            "install with `python -m pip`, or activate this environment"
         )
     return found
 
@@ -210,20 +366,26 @@ def problems(findings: list[Finding]) -> list[str]:
     return [f.message for f in findings if f.level == "fail"]
 
 
+def _cpu_line(cpu: CpuLayout | None) -> str:
+    if cpu is None:
+        return "not read"
+    if cpu.levels:
+        tiers = " + ".join(f"{n} {name}" for name, n in cpu.levels)
+        return f"{cpu.cores} cores ({tiers}); torch uses {cpu.torch_threads} threads"
+    usable = f", {cpu.usable} usable by this process" if cpu.usable is not None else ""
+    return f"{cpu.logical} logical CPUs{usable}; torch uses {cpu.torch_threads} threads"
+
+
 def render(facts: Facts, findings: list[Finding]) -> str:
     """The report ``python -m mpsbook doctor`` prints."""
     arch = facts.machine + (", translated by Rosetta 2" if facts.translated else "")
-    cores = facts.cores
-    core_text = f"{cores.get('logical')} logical, torch uses {cores.get('torch_threads')} threads"
-    if cores.get("performance") is not None:
-        core_text += f"; {cores['performance']} performance + {cores.get('efficiency') or 0} efficiency cores"
     lines = [
         "mpsbook doctor",
         f"  Python  : {facts.python_version} ({arch})",
         f"  OS      : {facts.system} {facts.os_version}",
         f"  PyTorch : {facts.torch_version}; MPS built {facts.mps_built}, available {facts.mps_available}; "
         f"CUDA {facts.cuda_version or 'not built'}, available {facts.cuda_available}",
-        f"  CPU     : {core_text}",
+        f"  CPU     : {_cpu_line(facts.cpu)}",
     ]
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
     lines += [f"  [{marks[f.level]}] {f.message}" for f in findings]

@@ -10,11 +10,14 @@ one :class:`Operator` per overload.
 
 It is an **upper bound** on what is missing for a backend: a few kernels are registered outside this file,
 with ``TORCH_LIBRARY_IMPL`` in C++ (the MPS backend does so in ``aten/src/ATen/native/mps`` and
-``aten/src/ATen/mps/MPSFallback.mm``).
+``aten/src/ATen/mps/MPSFallback.mm``). :func:`category` sorts each overload into one of :data:`CATEGORIES`, and
+:func:`expected_failures` reads the list of operators PyTorch's own MPS tests expect to fail
+(``torch/testing/_internal/common_mps.py``, shipped in every wheel).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.resources
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,11 +35,21 @@ IMPLICIT = "CompositeImplicitAutograd"
 UFUNC_KEYS = frozenset({"CPU", "CUDA"})
 #: Where the file sits inside the ``torchgen`` package of a torch wheel.
 YAML_IN_TORCHGEN = "packaged/ATen/native/native_functions.yaml"
+#: Overloads that ``aten/src/ATen/mps/MPSFallback.mm`` registers on the MPS key with the CPU fallback itself,
+#: whatever PYTORCH_ENABLE_MPS_FALLBACK says (torch 2.14.1; older releases listed more, e.g. ``col2im``).
+FALLBACK_REGISTERED = frozenset({"embedding_renorm_"})
+#: The categories of :func:`category`, in the order a plot stacks them.
+CATEGORIES = ("MPS kernel", "composite", "CPU fallback (registered)", "CPU and CUDA only", "other backends only")
 
 __all__ = [
+    "CATEGORIES",
     "COMPOSITE_KEYS",
+    "FALLBACK_REGISTERED",
     "Operator",
+    "category",
+    "common_mps_path",
     "count_kernels",
+    "expected_failures",
     "load_entries",
     "missing_for",
     "native_functions_path",
@@ -51,6 +64,7 @@ class Operator:
     name: str  # the overload, e.g. "add.Tensor" or "mm.out"
     keys: frozenset[str]
     delegate: str | None = None  # the out= overload a structured operator points at
+    module: str | None = None  # python_module: "nn", "linalg", "fft", "special", ... (None: torch.*)
 
     @property
     def base(self) -> str:
@@ -122,7 +136,8 @@ def operators(entries: Iterable[Mapping]) -> dict[str, Operator]:
         return resolved[name]
 
     return {
-        name: Operator(name, keys_of(name), entry.get("structured_delegate")) for name, entry in by_name.items()
+        name: Operator(name, keys_of(name), entry.get("structured_delegate"), entry.get("python_module"))
+        for name, entry in by_name.items()
     }
 
 
@@ -149,3 +164,52 @@ def missing_for(
         ),
         key=lambda op: op.name,
     )
+
+
+def category(op: Operator, fallback: Iterable[str] = FALLBACK_REGISTERED) -> str:
+    """Which of :data:`CATEGORIES` an overload falls in for the MPS backend."""
+    if op.has_kernel("MPS"):
+        return CATEGORIES[0]
+    if op.composite:
+        return CATEGORIES[1]
+    if op.name in set(fallback):
+        return CATEGORIES[2]
+    if op.has_kernel("CPU") and op.has_kernel("CUDA"):
+        return CATEGORIES[3]
+    return CATEGORIES[4]
+
+
+def common_mps_path() -> Path:
+    """``torch/testing/_internal/common_mps.py`` of the installed torch: PyTorch's MPS test expectations."""
+    path = Path(str(importlib.resources.files("torch") / "testing" / "_internal" / "common_mps.py"))
+    if not path.is_file():
+        raise FileNotFoundError("torch/testing/_internal/common_mps.py is missing from this torch install.")
+    return path
+
+
+def expected_failures(
+    text: str | None = None, name: str = "UNIMPLEMENTED_XFAILLIST"
+) -> dict[str, tuple[str, ...] | None]:
+    """The dict ``name`` of common_mps.py: OpInfo name → dtypes expected to fail on MPS (None: every dtype).
+
+    Read with :mod:`ast`, never imported (the module only defines it on a Mac). Returns ``{}`` if the
+    assignment is absent (its name has changed between releases).
+    """
+    if text is None:
+        text = common_mps_path().read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(text)):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or not isinstance(node.value, ast.Dict):
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            continue
+        result: dict[str, tuple[str, ...] | None] = {}
+        for key, value in zip(node.value.keys, node.value.values, strict=True):
+            if not isinstance(key, ast.Constant):
+                continue
+            if isinstance(value, ast.List):
+                result[key.value] = tuple(ast.unparse(v).removeprefix("torch.") for v in value.elts)
+            else:
+                result[key.value] = None
+        return result
+    return {}

@@ -81,17 +81,26 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def sources_table(rows: list[dict[str, object]], columns: dict[str, str]) -> str:
+def sources_table(
+    rows: list[dict[str, object]], columns: dict[str, str], links: dict[str, str] | None = None
+) -> str:
     """A Markdown table of ``rows`` with the given ``{key: header}`` columns and a linked source.
 
-    Empty figures read "not stated": the table never fills a gap the source leaves.
+    Empty figures read "not stated": the table never fills a gap the source leaves. ``links`` maps a column to
+    the field holding its own source, e.g. ``{"gpu_clock_mhz": "gpu_clock_source_url"}``: each figure of that
+    column then links to the page it was read from (a gap stays unlinked).
     """
-    unknown = [key for key in columns if rows and key not in rows[0]]
+    links = links or {}
+    unknown = [key for key in [*columns, *links.values()] if rows and key not in rows[0]]
+    unknown += [key for key in links if key not in columns]
     if unknown:
         raise KeyError(f"Unknown column(s) {', '.join(unknown)}: use any of {', '.join(COLUMNS)}.")
     lines = ["| " + " | ".join([*columns.values(), "Source"]) + " |", "|" + "---|" * (len(columns) + 1)]
     for row in rows:
-        cells = [_cell(row[key]) for key in columns]
+        cells = []
+        for key in columns:
+            cell, url = _cell(row[key]), row.get(links[key]) if key in links else None
+            cells.append(f"[{cell}]({url})" if url and row[key] is not None else cell)
         cells.append(f"[{row['source_title']}]({row['source_url']})")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
