@@ -158,7 +158,7 @@ def test_mac_power_state_reads_pmset(monkeypatch):
 def test_the_sweeps_hold_the_public_mac_workloads():
     full = bench.SWEEPS["full"]
     assert {"train_resnet50_32", "train_resnet50_224", "train_distilbert_512"} <= set(full.model_batches)
-    assert full.compile_benchmarks and full.devbench and full.sdpa_lengths
+    assert full.compile_batches and full.devbench and full.sdpa_lengths
     matmul, copy = bench.devbench_sizes()
     assert (matmul[0], matmul[-1], len(matmul)) == (256, 6888, 20)
     assert (copy[0], copy[-1], len(copy)) == (2**20, int(2**26.5), 14)
@@ -167,7 +167,7 @@ def test_the_sweeps_hold_the_public_mac_workloads():
 def test_a_training_case_times_an_optimizer_step():
     sweep = bench.Sweep(
         "tiny-train", matmul_sizes={}, elementwise_sizes=(), model_batches={"train_resnet50_32": (2,)},
-        compile_benchmarks=("train_resnet50_32",), min_run_time=0.01, max_run_time=0.05, warmup=0, min_samples=1,
+        compile_batches={"train_resnet50_32": (2,)}, min_run_time=0.01, max_run_time=0.05, warmup=0, min_samples=1,
     )
     cases = bench.build_cases(sweep, CPU, only=["train_resnet50_32"])
     assert [(c.mode, c.dtype) for c in cases] == [("eager", "float32"), ("compile", "float32")]

@@ -9,8 +9,8 @@ Benchmarks (``BENCHMARKS``):
   optimizer step) on synthetic data of the shapes the public Mac benchmark mac-ml-speed-test trains on: ResNet-50
   with 100 classes on 32×32 (CIFAR-sized) and 224×224 (Food-101-sized) images with Adam (lr 1e-3), and DistilBERT
   sequence classification at sequence length 512 with AdamW (lr 2e-5), only its last block and head trained, as
-  that source does. float32, and autocast to bfloat16/float16 where the device runs it; eager and
-  ``torch.compile`` for the CIFAR-sized ResNet-50.
+  that source does. float32, and autocast to bfloat16/float16 where the device runs it; eager, and for one batch
+  size of the CIFAR-sized ResNet-50 also ``torch.compile`` (each compilation takes a minute or more).
 - ``sdpa``: ``scaled_dot_product_attention`` over sequence length.
 - ``devbench_matmul``, ``devbench_copy``: the sizes and operations of chsasank/device-benchmarks (``a @ a`` for
   n = 2^8 … 2^12.75 in quarter powers; ``copy_`` of float32 tensors of 2^20 … 2^26.5 elements, counting bytes
@@ -57,7 +57,8 @@ class Sweep:
     elementwise_sizes: tuple[int, ...]  # numbers of float32 elements
     model_batches: dict[str, tuple[int, ...]]  # inference or training benchmark -> batch sizes
     train_dtypes: tuple[str, ...] = ("float32",)  # float32, or autocast to bfloat16 / float16
-    compile_benchmarks: tuple[str, ...] = ()  # training benchmarks also timed under torch.compile
+    compile_batches: dict[str, tuple[int, ...]] = field(default_factory=dict)  # also timed under torch.compile
+    compile_dtypes: tuple[str, ...] = ("float32",)  # the train_dtypes timed compiled (each costs a compilation)
     sdpa_lengths: tuple[int, ...] = ()
     sdpa_dtypes: tuple[str, ...] = ("float32",)
     devbench: bool = False  # the device-benchmarks matmul and copy sizes
@@ -69,10 +70,11 @@ class Sweep:
     max_spread: float = 0.10  # keep sampling while IQR / median is above this, up to max_run_time
 
     def __post_init__(self) -> None:
-        unknown = (set(self.matmul_sizes) | set(self.train_dtypes) | set(self.sdpa_dtypes)) - set(DTYPES)
+        named = set(self.matmul_sizes) | set(self.train_dtypes) | set(self.sdpa_dtypes) | set(self.compile_dtypes)
+        unknown = named - set(DTYPES)
         if unknown:
             raise ValueError(f"Unknown dtype(s) {sorted(unknown)}: use {', '.join(DTYPES)}.")
-        unknown = (set(self.model_batches) | set(self.compile_benchmarks)) - set(INFERENCE + TRAINING)
+        unknown = (set(self.model_batches) | set(self.compile_batches)) - set(INFERENCE + TRAINING)
         if unknown:
             raise ValueError(f"Unknown model(s) {sorted(unknown)}: use {', '.join(INFERENCE + TRAINING)}.")
         if not 0 < self.min_run_time <= self.max_run_time:
@@ -98,7 +100,8 @@ SWEEPS: dict[str, Sweep] = {
             "train_resnet50_32": (32, 128, 512), "train_resnet50_224": (32, 64), "train_distilbert_512": (16, 64),
         },
         train_dtypes=("float32", "bfloat16", "float16"),
-        compile_benchmarks=("train_resnet50_32",),
+        compile_batches={"train_resnet50_32": (128,)},
+        compile_dtypes=("float32", "bfloat16"),
         sdpa_lengths=_powers(7, 13),  # 128 … 8192
         sdpa_dtypes=("float32", "bfloat16", "float16"),
         devbench=True,
@@ -112,7 +115,7 @@ SWEEPS: dict[str, Sweep] = {
             "train_resnet50_32": (32,), "train_resnet50_224": (32,), "train_distilbert_512": (16,),
         },
         train_dtypes=("float32", "bfloat16"),
-        compile_benchmarks=("train_resnet50_32",),
+        compile_batches={"train_resnet50_32": (32,)},
         sdpa_lengths=_powers(7, 11),  # 128 … 2048
         devbench=True,
         max_run_time=1.5,
@@ -401,11 +404,11 @@ def build_cases(sweep: Sweep, device: torch.device, only: Iterable[str] | None =
     for benchmark in TRAINING:
         if benchmark not in wanted:
             continue
-        modes = MODES if benchmark in sweep.compile_benchmarks else ("eager",)
         for batch in sweep.model_batches.get(benchmark, ()):
             flop = None
-            for mode in modes:
-                for dtype in sweep.train_dtypes:
+            compiled = batch in sweep.compile_batches.get(benchmark, ())
+            for mode in MODES if compiled else ("eager",):
+                for dtype in sweep.train_dtypes if mode == "eager" else sweep.compile_dtypes:
                     case = _training_case(benchmark, batch, dtype, mode)
                     if flop is None:
                         flop = _with_flop(case).flop
