@@ -117,3 +117,60 @@ def test_only_the_known_syntax_warning_is_dropped_at_import():
             warnings.warn_explicit("invalid escape sequence '\\_'", SyntaxWarning, "fake_palettize.py", 30)
             warnings.warn_explicit("invalid escape sequence '\\d'", SyntaxWarning, "other.py", 1)
     assert [str(w.message) for w in caught] == ["invalid escape sequence '\\d'"]
+
+
+def test_import_filter_drops_the_coreai_torch_version_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet_coremltools_import():
+            warnings.warn(
+                "coreai-torch has only been validated with torch<=2.13.0; found torch 2.14.1+cu130. Some ...",
+                UserWarning,
+                stacklevel=1,
+            )
+            warnings.warn("coreai-torch: something else", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["coreai-torch: something else"]
+
+
+def test_conversion_messages_collects_rich_output_and_native_stderr(capfd):
+    import os
+
+    rich = pytest.importorskip("rich")
+    before = rich.get_console()
+    with conversion_messages() as said:
+        rich.get_console().print("[bold cyan]coreai-torch[/] 0.4.3: converting 1 program(s) to Core AI")
+        os.write(2, b"ODIE [default]: Loading function 'main'\n")  # what the Core AI runtime writes, natively
+    assert said == ["coreai-torch 0.4.3: converting 1 program(s) to Core AI", "ODIE [default]: Loading function 'main'"]
+    assert capfd.readouterr().err == ""
+    assert rich.get_console() is before  # the global console is restored
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"  # and so is file descriptor 2
+
+
+def test_weights_as_state_dict_returns_what_the_compressed_model_computes_with():
+    ct = pytest.importorskip("coremltools")
+    import coremltools.optimize as cto
+    import numpy as np
+    import torch
+
+    from mpsbook.coreml import weights_as_state_dict
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 64, 3), torch.nn.Flatten(), torch.nn.Linear(64 * 36, 10)).eval()
+    program = torch.export.export(model, (torch.randn(1, 1, 8, 8),)).run_decompositions({})
+    with conversion_messages():
+        mlmodel = ct.convert(
+            program,
+            inputs=[ct.TensorType(name="x", shape=(1, 1, 8, 8), dtype=np.float32)],
+            minimum_deployment_target=ct.target.macOS15,
+        )
+        config = cto.coreml.OptimizationConfig(global_config=cto.coreml.OpPalettizerConfig(mode="kmeans", nbits=2))
+        palettized = cto.coreml.palettize_weights(mlmodel, config)
+    reference = model.state_dict()
+    plain, two_bit = weights_as_state_dict(mlmodel, reference), weights_as_state_dict(palettized, reference)
+    assert list(plain) == list(reference) and all(v.dtype == torch.float32 for v in plain.values())
+    assert torch.allclose(plain["2.weight"], reference["2.weight"], atol=1e-3)  # float16 copies of the weights
+    assert two_bit["2.weight"].unique().numel() <= 4  # a 2-bit palette: at most four distinct values
+    assert two_bit["0.weight"].unique().numel() > 4  # 576 weights: under the 2,048 threshold, left alone
+    with pytest.raises(KeyError, match="expected one weight named like p_missing_weight"):
+        weights_as_state_dict(mlmodel, {"missing.weight": reference["2.weight"]})
