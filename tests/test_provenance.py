@@ -16,3 +16,7 @@ def test_machine_info_describes_the_cpu_run():
     assert re.fullmatch(r"\d+\.\d+\.\d+", info["Python"])
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", info["Executed"])
     assert all(value.strip() for value in info.values())
+
+
+def test_the_banner_says_how_busy_the_machine_was():
+    assert re.search(r"torch uses \d+, load average \d+\.\d$", machine_info("cpu")["CPU"])

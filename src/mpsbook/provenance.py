@@ -51,13 +51,21 @@ def device_name(device: torch.device) -> str:
     return cpu_model()
 
 
+def _load() -> str:
+    """``", load average 0.4"``: a busy machine measures slow, so the banner says how busy it was."""
+    try:
+        return f", load average {os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):  # Windows has no load average
+        return ""
+
+
 def machine_info(device: torch.device | str) -> dict[str, str]:
     """The facts the banner prints, as a dict keyed by :data:`FIELDS`."""
     device = torch.device(device)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return {
         "Device": f"{device} · {device_name(device)}",
-        "CPU": f"{cpu_model()} · {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()}",
+        "CPU": f"{cpu_model()} · {os.cpu_count()} logical cores, torch uses {torch.get_num_threads()}{_load()}",
         "OS": os_name(),
         "Python": platform.python_version(),
         "PyTorch": torch.__version__,
