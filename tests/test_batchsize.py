@@ -3,9 +3,14 @@ import torch
 
 from mpsbook.batchsize import AllocatorPeak, find_batch_size, is_out_of_memory
 
-MPS_OOM = (
-    "MPS backend out of memory (MPS allocated: 18.50 GB, other allocations: 448.00 KB, max allowed: 18.72 GB). "
-    "Tried to allocate 512.00 MB on shared pool. Use PYTORCH_MPS_HIGH_WATERMARK_RATIO=0.0 to disable upper "
+MPS_OOM = (  # as PyTorch 2.14 prints it (GiB); older releases printed "GB" for the same binary units
+    "MPS backend out of memory (MPS allocated: 18.50 GiB, other allocations: 448.00 KiB, max allowed: 18.72 GiB). "
+    "Tried to allocate 512.00 MiB on shared pool. Use PYTORCH_MPS_HIGH_WATERMARK_RATIO=0.0 to disable upper "
+    "limit for memory allocations (may cause system failure)."
+)
+MPS_OOM_OLD = (
+    "MPS backend out of memory (MPS allocated: 8.93 GB, other allocations: 120.39 MB, max allowed: 9.07 GB). "
+    "Tried to allocate 25.00 MB on private pool. Use PYTORCH_MPS_HIGH_WATERMARK_RATIO=0.0 to disable upper "
     "limit for memory allocations (may cause system failure)."
 )
 
@@ -37,6 +42,7 @@ class FakeMeter(AllocatorPeak):
 def test_recognises_out_of_memory_errors_only():
     assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert is_out_of_memory(RuntimeError(MPS_OOM))
+    assert is_out_of_memory(RuntimeError(MPS_OOM_OLD))
     assert is_out_of_memory(RuntimeError("CUDA error: out of memory\nCUDA kernel errors might be reported later"))
     assert not is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 4x3)"))
     assert not is_out_of_memory(ValueError("CUDA out of memory"))
@@ -122,3 +128,41 @@ def test_a_real_training_step_on_the_cpu():
     per_sample = 8 * 4 * 3  # a rough estimate: input, activations and gradients of 8 float32 values
     result = find_batch_size(step, "cpu", limit=256, budget_bytes=64 * per_sample, estimate=lambda n: n * per_sample)
     assert result.batch_size == 64
+
+
+def test_baseline_from_the_estimate():
+    result = find_batch_size(FakeStep(10_000), "cpu", budget_bytes=1000, estimate=lambda n: 100 + 30 * n)
+    assert result.baseline_bytes == 100
+
+
+def test_baseline_from_the_meter():
+    class Held(FakeMeter):
+        def current(self) -> int:
+            return 5 * 2**20
+
+    step = FakeStep(10_000)
+    result = find_batch_size(step, "cpu", budget_bytes=48 * 2**20, meter=Held(step))
+    assert result.baseline_bytes == 5 * 2**20
+    assert find_batch_size(FakeStep(3), "cpu", limit=8).baseline_bytes is None, "the cpu allocator keeps no figures"
+
+
+def test_mps_peak_uses_the_accelerator_counter(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.accelerator, "reset_peak_memory_stats", lambda *a: calls.append("reset"))
+    monkeypatch.setattr(torch.accelerator, "max_memory_allocated", lambda *a: 77)
+    monkeypatch.setattr(torch.mps, "current_allocated_memory", lambda: 5)
+    meter = AllocatorPeak("mps")
+    meter.reset()
+    assert calls == ["reset"] and meter.peak() == 77 and meter.current() == 5
+
+
+def test_mps_peak_falls_back_to_driver_memory(monkeypatch):
+    def refuse(*args):
+        raise RuntimeError("Allocator for mps is not a DeviceAllocator.")
+
+    monkeypatch.setattr(torch.accelerator, "reset_peak_memory_stats", refuse)
+    monkeypatch.setattr(torch.accelerator, "max_memory_allocated", refuse)
+    monkeypatch.setattr(torch.mps, "driver_allocated_memory", lambda: 123)
+    meter = AllocatorPeak("mps")
+    meter.reset()
+    assert meter.peak() == 123

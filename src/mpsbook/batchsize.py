@@ -7,11 +7,16 @@ batch size until a step fails, then bisects between the last size that fitted an
 Memory comes from the device's own allocator, never from the process's resident set size (RSS):
 
 - **cuda**: ``torch.cuda.max_memory_allocated`` after ``torch.cuda.reset_peak_memory_stats`` — the step's peak.
-- **mps**: ``torch.mps.driver_allocated_memory`` after the step. MPS keeps no peak counter; what Metal holds for
-  the process after a step (freed blocks stay cached until ``torch.mps.empty_cache``) bounds the step's peak
-  from above.
+- **mps**: ``torch.accelerator.max_memory_allocated`` after ``torch.accelerator.reset_peak_memory_stats``, the
+  MPS allocator's peak, which torch 2.14 exposes (its ``IMPSAllocator`` is a ``c10::DeviceAllocator``,
+  pytorch/pytorch#186748). Where that raises (older torch), ``torch.mps.driver_allocated_memory`` after the
+  step: everything Metal holds for the process, cached blocks and the MPS framework's own allocations included,
+  which bounds the step's peak from above and never returns to zero.
 - **cpu**: the CPU allocator keeps no statistics, and a CPU step that outgrows RAM is killed by the operating
   system rather than raising. A budget on the CPU therefore needs an ``estimate`` (bytes for a batch size).
+
+Before the first probe the search records a baseline: what live tensors hold when no step runs (weights,
+optimiser state), or ``estimate(0)``. A budget is compared with a step's whole peak, baseline included.
 
 An out-of-memory error is ``torch.OutOfMemoryError`` on CUDA; on MPS it is a ``RuntimeError`` whose message
 starts with "MPS backend out of memory". After one, the search drops every reference to the failed step,
@@ -74,16 +79,35 @@ class AllocatorPeak:
 
     def __init__(self, device: torch.device | str) -> None:
         self.device = torch.device(device)
+        self._mps_peak = True  # whether torch.accelerator's peak counter works for mps in this torch
 
     def reset(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
+        elif self.device.type == "mps" and self._mps_peak:
+            try:
+                torch.accelerator.reset_peak_memory_stats()
+            except (RuntimeError, AttributeError):  # torch before 2.14: the MPS allocator is no DeviceAllocator
+                self._mps_peak = False
 
     def peak(self) -> int | None:
         if self.device.type == "cuda":
             return torch.cuda.max_memory_allocated(self.device)
         if self.device.type == "mps":
+            if self._mps_peak:
+                try:
+                    return torch.accelerator.max_memory_allocated()
+                except (RuntimeError, AttributeError):
+                    self._mps_peak = False
             return torch.mps.driver_allocated_memory()
+        return None
+
+    def current(self) -> int | None:
+        """Bytes that live tensors hold now (``None`` on the cpu)."""
+        if self.device.type == "cuda":
+            return torch.cuda.memory_allocated(self.device)
+        if self.device.type == "mps":
+            return torch.mps.current_allocated_memory()
         return None
 
 
@@ -99,11 +123,16 @@ class Probe:
 
 @dataclass
 class SearchResult:
-    """The largest batch size that fitted (0 if none did) and every probe, in the order tried."""
+    """The largest batch size that fitted (0 if none did), every probe in the order tried, and the baseline.
+
+    ``baseline_bytes`` is what live tensors held before the first probe (or ``estimate(0)``): the part of every
+    step's memory that does not grow with the batch size.
+    """
 
     batch_size: int
     probes: list[Probe] = field(default_factory=list)
     budget_bytes: int | None = None
+    baseline_bytes: int | None = None
 
     def rows(self) -> list[dict[str, object]]:
         """The probes as table rows (batch size, fits, MiB, reason)."""
@@ -151,7 +180,9 @@ def find_batch_size(
             "the cpu allocator keeps no statistics to hold a budget against: "
             "pass estimate=<bytes for a batch size> or budget_bytes=None."
         )
-    result = SearchResult(0, [], budget_bytes)
+    release_memory(device, collect=False)
+    baseline = estimate(0) if estimate is not None else meter.current()
+    result = SearchResult(0, [], budget_bytes, baseline)
 
     def probe(batch_size: int) -> bool:
         if estimate is not None and budget_bytes is not None and estimate(batch_size) > budget_bytes:
