@@ -140,3 +140,22 @@ def test_book_results_in_the_same_shape():
     assert tuple(ours.columns) == reported.COLUMNS
     assert len(ours) > 0 and ours["measured_by"].eq(reported.BOOK).all() and ours["value"].gt(0).all()
     assert ours["unit"].isin(reported.UNITS).all() and ours["url"].str.match(r"results/[a-z0-9-]+\.json$").all()
+
+
+def test_no_text_field_was_cut_short_by_a_yaml_comment():
+    """An unquoted ' #' starts a YAML comment: 'seshakiran (pull request #7 ...' would lose its tail."""
+    import yaml
+
+    for path in FILES:
+        def walk(node):
+            if isinstance(node, dict):
+                for value in node.values():
+                    yield from walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    yield from walk(value)
+            elif isinstance(node, str):
+                yield node
+
+        for text in walk(yaml.safe_load(path.read_text(encoding="utf-8"))):
+            assert text.count("(") == text.count(")"), f"{path.name}: {text!r} looks cut short (quote it)"
