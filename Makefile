@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help env setup lab execute test under-load mac bench book serve clean
+.PHONY: help env setup lab execute test under-load mac bench book i18n serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -56,9 +56,12 @@ BENCH_ARGS ?=
 bench: env ## Benchmarks on DEVICE (default auto) and on the CPU into results/<machine>.json (BENCH_ARGS=--quick)
 	PYTHONPATH=src $(PY) -m mpsbook.bench --device $(or $(DEVICE),auto) --out results $(BENCH_ARGS)
 
-book: env ## Build the site from the stored outputs into _build/html (warnings are errors)
-	$(PY) -c 'from jupyter_book.cli.main import main; main()' build . --warningiserror --nitpick --keep-going --quiet
+book: env ## Build the site, English and Japanese (_build/html, _build/html/ja), from the stored outputs (warnings are errors)
+	$(PY) tools/build_site.py
 	@echo "open _build/html/book/intro.html, or run: make serve"
+
+i18n: env ## After an English edit: extract the prose again and update the Japanese catalogs in locale/ja
+	$(PY) tools/build_site.py --i18n
 
 serve: ## Serve the built site on 127.0.0.1 (PORT=8000)
 	@test -d _build/html || { echo "no site yet: run make book"; exit 1; }

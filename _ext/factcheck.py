@@ -36,7 +36,9 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 DATA = Path(__file__).resolve().parent.parent / "src" / "mpsbook" / "data" / "factcheck.csv"
-COLUMNS = ["id", "guide_section", "claim", "verdict", "reason", "evidence", "top"]
+COLUMNS = [
+    "id", "guide_section", "claim", "verdict", "reason", "evidence", "top", "guide_quote", "claim_ja", "reason_ja",
+]
 VERDICTS = ("correct", "wrong", "misleading", "outdated", "unverifiable")
 VERDICT_MEANING = {
     "correct": "the claim holds",
@@ -47,7 +49,39 @@ VERDICT_MEANING = {
     "unverifiable": "no source, code or setup is given that would let anyone check it, and nothing published "
     "rules it out",
 }
-INTERNAL = re.compile(r"^(?P<page>\d\d-[a-z0-9-]+|intro|glossary|references)(?:#(?P<anchor>[a-z0-9-]+))?$")
+#: The Japanese edition shows the guide's own words (``guide_quote``, verbatim from the article; ``claim_ja`` where
+#: no single excerpt carries the claim) and ``reason_ja``; the data stay in the CSV row, beside the English, so a
+#: row is corrected in one place. Everything else the directives write is labelled here.
+LABELS = {
+    "en": {
+        "verdicts": {v: v for v in VERDICTS}, "meaning": VERDICT_MEANING, "all": "all", "claims": "Claims",
+        "verdict": "Verdict", "meaning_header": "Meaning", "checked": "claims checked", "says": "The guide says",
+        "why": "Why, and the evidence", "evidence": "Evidence: ", "chapter": "ch. {n}", "guide": " · guide § {s}",
+        "every_chapter": "every chapter", "no_chapter": "no chapter: sources only", "chapter_field": "Chapter",
+        "search": "Search", "placeholder": "claim, reason or ID", "clear": "Clear", "filter": "Filter the claims",
+        "shown": "{shown} of {total} claims shown", "link": "Link to claim {id}",
+        "ranked": "Claim {id} in its guide section",
+    },
+    "ja": {
+        "verdicts": {"correct": "正しい", "wrong": "誤り", "misleading": "誤解を招く", "outdated": "古い",
+                     "unverifiable": "検証不能"},
+        "meaning": {
+            "correct": "主張は成り立つ",
+            "wrong": "主張が誤っている、またはコードがガイドの言う動作をしない。同じハードウェアの公表された計測値から"
+            "大きく外れた数値も誤りとし、理由欄にその計測値を示す",
+            "misleading": "一部は正しいが、読者が誤った結論を導く",
+            "outdated": "かつては正しかった、または普通のやり方だったが、今はそうではない",
+            "unverifiable": "確かめるための出典・コード・条件が示されておらず、公表された情報でも否定できない",
+        },
+        "all": "すべて", "claims": "件数", "verdict": "判定", "meaning_header": "意味", "checked": "検証した主張",
+        "says": "ガイドの記述", "why": "理由と根拠", "evidence": "根拠: ", "chapter": "第{n}章",
+        "guide": " · ガイド §{s}",
+        "every_chapter": "すべての章", "no_chapter": "章なし（出典のみ）", "chapter_field": "章", "search": "検索",
+        "placeholder": "主張・理由・ID", "clear": "クリア", "filter": "主張を絞り込む",
+        "shown": "{total} 件中 {shown} 件を表示", "link": "主張 {id} へのリンク", "ranked": "ガイドの節の中の主張 {id}",
+    },
+}
+INTERNAL = re.compile(r"^(?P<page>\d\d-[a-z0-9-]+|intro|glossary|references)(?:#(?P<anchor>[a-z0-9_-]+))?$")
 NO_CHAPTER = "none"  # data-chapter of a row whose evidence links to no chapter
 SCRIPT = "factcheck.js"
 
@@ -65,6 +99,23 @@ def load_claims(path: Path = DATA) -> list[dict[str, str]]:
         if not evidence_targets(row):
             raise ValueError(f"{row['id']}: no evidence given")
     return rows
+
+
+def edition(language: str | None) -> str:
+    """``"ja"`` for the Japanese edition, ``"en"`` for everything else."""
+    return "ja" if language == "ja" else "en"
+
+
+def claim_text(row: dict[str, str], language: str = "en") -> str:
+    """What the claim cell says: the English paraphrase, or in Japanese the guide's own words (English if unset)."""
+    if edition(language) == "ja":
+        return row["guide_quote"] or row["claim_ja"] or row["claim"]
+    return row["claim"]
+
+
+def reason_text(row: dict[str, str], language: str = "en") -> str:
+    """The reason cell, in the edition's language (English where no translation is set)."""
+    return (row["reason_ja"] or row["reason"]) if edition(language) == "ja" else row["reason"]
 
 
 def evidence_targets(row: dict[str, str]) -> list[str]:
@@ -133,52 +184,57 @@ def chapter_options(rows: list[dict[str, str]]) -> list[tuple[str, str, int]]:
     return options
 
 
-def filter_form_html(counts: dict[str, int], chapters: list[tuple[str, str, int]], total: int) -> str:
+def filter_form_html(counts: dict[str, int], chapters: list[tuple[str, str, int]], total: int,
+                     language: str = "en") -> str:
     """The filter form: verdict buttons with their counts, a chapter menu, a text box and the "N of M" line.
 
     ``chapters`` holds (value, label, claims) triples. The form is ``hidden`` until the script shows it, so a
     reader without JavaScript sees the full tables and no controls that do nothing.
     """
     esc = html.escape
+    say = LABELS[edition(language)]
     buttons = [
         '<button type="button" class="fc-verdict-button" data-verdict="" aria-pressed="true">'
-        f'all <span class="fc-n">{total}</span></button>'
+        f'{esc(say["all"])} <span class="fc-n">{total}</span></button>'
     ]
     buttons += [
         f'<button type="button" class="fc-verdict-button fc-v-{esc(v)}" data-verdict="{esc(v)}" aria-pressed="false"'
-        f' title="{esc(VERDICT_MEANING.get(v, v))}">{esc(v)} <span class="fc-n">{n}</span></button>'
+        f' title="{esc(say["meaning"].get(v, v))}">{esc(say["verdicts"].get(v, v))} <span class="fc-n">{n}</span>'
+        "</button>"
         for v, n in counts.items()
     ]
-    options = ['<option value="">every chapter</option>']
+    options = [f'<option value="">{esc(say["every_chapter"])}</option>']
     for value, label, n in chapters:
-        text = f"{value} · {label}" if value != NO_CHAPTER else "no chapter: sources only"
+        text = f"{value} · {label}" if value != NO_CHAPTER else say["no_chapter"]
         options.append(f'<option value="{esc(value)}" data-label="{esc(text)}">{esc(text)} ({n})</option>')
+    status = esc(say["shown"]).format(shown=f'<span class="fc-shown">{total}</span>',
+                                      total=f'<span class="fc-total">{total}</span>')
     return "\n".join([
-        '<form class="fc-filter" id="fc-filter" role="search" aria-label="Filter the claims" hidden>',
-        '<div class="fc-verdicts" role="group" aria-label="Verdict">',
+        f'<form class="fc-filter" id="fc-filter" role="search" aria-label="{esc(say["filter"])}" hidden>',
+        f'<div class="fc-verdicts" role="group" aria-label="{esc(say["verdict"])}">',
         *buttons,
         "</div>",
         '<div class="fc-fields">',
-        '<label class="fc-field">Chapter <select id="fc-chapter" name="chapter">',
+        f'<label class="fc-field">{esc(say["chapter_field"])} <select id="fc-chapter" name="chapter">',
         *options,
         "</select></label>",
-        '<label class="fc-field">Search <input type="search" id="fc-text" name="q" '
-        'placeholder="claim, reason or ID" autocomplete="off" spellcheck="false"></label>',
-        '<button type="reset" class="fc-clear">Clear</button>',
+        f'<label class="fc-field">{esc(say["search"])} <input type="search" id="fc-text" name="q" '
+        f'placeholder="{esc(say["placeholder"])}" autocomplete="off" spellcheck="false"></label>',
+        f'<button type="reset" class="fc-clear">{esc(say["clear"])}</button>',
         "</div>",
-        f'<p class="fc-status" role="status" aria-live="polite"><span class="fc-shown">{total}</span> of '
-        f'<span class="fc-total">{total}</span> claims shown</p>',
+        f'<p class="fc-status" role="status" aria-live="polite">{status}</p>',
         "</form>",
     ])
 
 
-def evidence_markdown(target: str) -> str:
+def evidence_markdown(target: str, language: str = "en") -> str:
     """One evidence item as a Markdown link: chapters by number and section, sources by host."""
     match = INTERNAL.match(target)
     if match:
         page, anchor = match["page"], match["anchor"]
         suffix = ".ipynb" if page[:2].isdigit() else ".md"
-        label = f"ch. {int(page[:2])}" if page[:2].isdigit() else page
+        chapter = LABELS[edition(language)]["chapter"]
+        label = chapter.format(n=int(page[:2])) if page[:2].isdigit() else page
         if anchor:
             number = re.match(r"(\d+)-", anchor)
             label += f" § {number[1]}" if number else " (section)"
@@ -219,7 +275,7 @@ def visit_fact_filter_html(self, node: fact_filter) -> None:
         docname = posixpath.join(posixpath.dirname(node["docname"]), page) if page else ""
         title = env.titles[docname].astext() if docname in env.titles else page
         chapters.append((value, title, count))
-    self.body.append(filter_form_html(node["counts"], chapters, node["total"]))
+    self.body.append(filter_form_html(node["counts"], chapters, node["total"], self.builder.config.language))
     raise nodes.SkipNode
 
 
@@ -228,7 +284,8 @@ def skip_node(self, node: nodes.Node) -> None:
 
 
 def _text_entry(text: str, strong: bool = False, classes: list[str] | None = None) -> nodes.entry:
-    para = nodes.paragraph(classes=classes or [])
+    # Not a gettext message: the Japanese edition takes its text from the CSV's _ja columns.
+    para = nodes.paragraph(classes=classes or [], translatable=False)
     para += nodes.strong(text=text) if strong else nodes.Text(text)
     return nodes.entry("", para)
 
@@ -256,10 +313,20 @@ class _FactCheckDirective(SphinxDirective):
         self.env.note_dependency(str(DATA))
         return load_claims()
 
+    @property
+    def language(self) -> str:
+        return edition(self.config.language)
+
+    @property
+    def say(self) -> dict:
+        return LABELS[self.language]
+
     def evidence_entry(self, row: dict[str, str]) -> nodes.entry:
         entry = nodes.entry()
-        links = "Evidence: " + " · ".join(evidence_markdown(t) for t in evidence_targets(row))
+        links = self.say["evidence"] + " · ".join(evidence_markdown(t, self.language) for t in evidence_targets(row))
         self.state.nested_parse(StringList([links]), 0, entry)
+        for paragraph in entry.findall(nodes.paragraph):  # generated per language, never a gettext message
+            paragraph["translatable"] = False
         return entry
 
     def claim_rows(self, rows: list[dict[str, str]], body: nodes.tbody, rank: bool = False) -> None:
@@ -276,15 +343,17 @@ class _FactCheckDirective(SphinxDirective):
                 tr["ids"].append(row["id"])
                 tr["names"].append(row["id"].lower())  # a label: {ref}`F041 <f041>` from other pages
                 self.state.document.note_explicit_target(tr, tr)
-            claim = _text_entry(row["claim"], classes=["fc-claim"])
-            title = f"Claim {row['id']} in its guide section" if rank else f"Link to claim {row['id']}"
+            claim = _text_entry(claim_text(row, self.language), classes=["fc-claim"])
+            title = self.say["ranked" if rank else "link"].format(id=row["id"])
             link = nodes.reference("", row["id"], refid=row["id"], internal=True, classes=["fc-id"], reftitle=title)
-            where = nodes.Text(f" · guide § {row['guide_section']}")
-            claim += nodes.paragraph("", "", nodes.emphasis("", "", link, where))
+            where = nodes.Text(self.say["guide"].format(s=row["guide_section"]))
+            claim += nodes.paragraph("", "", nodes.emphasis("", "", link, where), translatable=False)
             tr += claim
-            tr += _text_entry(row["verdict"], strong=True, classes=["fc-verdict", f"fc-v-{row['verdict']}"])
+            verdict = self.say["verdicts"][row["verdict"]]
+            tr += _text_entry(verdict, strong=True, classes=["fc-verdict", f"fc-v-{row['verdict']}"])
             why = self.evidence_entry(row)
-            why.insert(0, nodes.paragraph("", row["reason"], classes=["fc-reason"]))
+            why.insert(0, nodes.paragraph("", reason_text(row, self.language), classes=["fc-reason"],
+                                          translatable=False))
             tr += why
             body += tr
 
@@ -294,17 +363,18 @@ class FactCheckCounts(_FactCheckDirective):
 
     def run(self) -> list[nodes.Node]:
         rows = self.rows()
-        table, body = _table(["Verdict", "Claims", "Meaning"], [2, 1, 6], ("fc-counts",))
+        say = self.say
+        table, body = _table([say["verdict"], say["claims"], say["meaning_header"]], [2, 1, 6], ("fc-counts",))
         for verdict, count in verdict_counts(rows).items():
             tr = fact_row(classes=["fc-count"], data={"verdict": verdict})
-            tr += _text_entry(verdict, strong=True, classes=["fc-verdict", f"fc-v-{verdict}"])
+            tr += _text_entry(say["verdicts"][verdict], strong=True, classes=["fc-verdict", f"fc-v-{verdict}"])
             tr += _text_entry(str(count))
-            tr += _text_entry(VERDICT_MEANING[verdict])
+            tr += _text_entry(say["meaning"][verdict])
             body += tr
         tr = fact_row(classes=["fc-count"], data={"verdict": ""})
-        tr += _text_entry("all", strong=True)
+        tr += _text_entry(say["all"], strong=True)
         tr += _text_entry(str(len(rows)))
-        tr += _text_entry("claims checked")
+        tr += _text_entry(say["checked"])
         body += tr
         return [table]
 
@@ -323,7 +393,8 @@ class FactCheckTop(_FactCheckDirective):
 
     def run(self) -> list[nodes.Node]:
         ranked = sorted((r for r in self.rows() if r["top"]), key=lambda r: int(r["top"]))
-        table, body = _table(["#", "The guide says", "Verdict", "Why, and the evidence"], [1, 7, 5, 12], ("fc-top",))
+        say = self.say
+        table, body = _table(["#", say["says"], say["verdict"], say["why"]], [1, 7, 5, 12], ("fc-top",))
         self.claim_rows(ranked, body, rank=True)
         return [table]
 
@@ -338,7 +409,8 @@ class FactCheckTable(_FactCheckDirective):
         rows = [r for r in self.rows() if top_section(r["guide_section"]) == section]
         if not rows:
             raise self.error(f"no fact-check rows for guide section {section!r}")
-        table, body = _table(["The guide says", "Verdict", "Why, and the evidence"], [7, 5, 12], ("fc-section",))
+        say = self.say
+        table, body = _table([say["says"], say["verdict"], say["why"]], [7, 5, 12], ("fc-section",))
         self.claim_rows(rows, body)
         return [table]
 

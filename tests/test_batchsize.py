@@ -82,6 +82,25 @@ def test_budget_with_a_meter():
     assert any(p.reason == "over budget" for p in result.probes)
 
 
+def test_a_budget_search_brackets_its_answer():
+    """The found size fits the budget, and the next multiple of the granularity was tried and did not."""
+    step = FakeStep(10_000)
+    budget = 1000 * 2**20
+    result = find_batch_size(step, "cpu", start=64, limit=2**16, granularity=64, budget_bytes=budget,
+                             meter=FakeMeter(step))
+    assert result.batch_size == 960
+    assert all(p.bytes <= budget for p in result.probes if p.fits)
+    next_up = [p for p in result.probes if p.batch_size == result.batch_size + 64]
+    assert len(next_up) == 1 and not next_up[0].fits and next_up[0].reason == "over budget"
+
+
+def test_an_out_of_memory_search_brackets_its_answer():
+    step = FakeStep(700, RuntimeError, "MPS backend out of memory (MPS allocated: 1.00 GiB, ...)")
+    result = find_batch_size(step, "cpu", start=64, limit=2**20, granularity=64)
+    assert result.batch_size == 640
+    assert [p.reason for p in result.probes if p.batch_size == 704] == ["out of memory"]
+
+
 def test_budget_with_an_estimate():
     step = FakeStep(10_000)
     result = find_batch_size(step, "cpu", budget_bytes=1000, estimate=lambda n: 30 * n)

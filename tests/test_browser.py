@@ -69,7 +69,7 @@ def site_pages(site: Path) -> list[str]:
     return sorted(
         p.relative_to(site).as_posix()
         for p in site.rglob("*.html")
-        if not p.relative_to(site).parts[0].startswith("_")
+        if not any(part.startswith("_") for part in p.relative_to(site).parts)  # both editions' _static, _sources
     )
 
 
@@ -138,7 +138,7 @@ def browser_report(built_site: Path, server: str, browser, artifacts: Path) -> d
     for path in site_pages(built_site):
         errors.clear()
         page.goto(server + path, wait_until="load")
-        if path == "index.html":  # a meta-refresh redirect to the first real page
+        if path in ("index.html", "ja/index.html"):  # a meta-refresh redirect to the edition's first page
             page.wait_for_url(re.compile(r".*/book/intro\.html$"), timeout=10_000)
             page.wait_for_load_state("load")
         broken = page.evaluate(SETTLE_IMAGES)
@@ -447,3 +447,41 @@ def test_phone_reaches_the_chapters(browser, server: str, artifacts: Path):
     page.locator("nav.bd-docs-nav a[href='02-installing.html']").filter(visible=True).click()
     page.wait_for_url(re.compile(r".*/book/02-installing\.html$"))
     context.close()
+
+
+# The Japanese edition (_build/html/ja): a link to the other edition on every page, to the same section; and a
+# Japanese phrase typed into the search box finds the page that says it (the query is segmented like the index).
+
+JA_PAGE = "ja/book/01-unified-memory.html"  # the chapter on unified memory
+JA_PHRASE = "ユニファイドメモリとは"  # one unbroken run of Japanese: found only if the query is split into words
+
+
+def test_language_link_goes_both_ways_to_the_same_section(desktop, server: str, artifacts: Path):
+    page = desktop.new_page()
+    page.goto(server + "book/01-unified-memory.html", wait_until="load")
+    section = page.evaluate("document.querySelectorAll('section[id]')[1].id")  # the first numbered section
+    page.goto(server + f"book/01-unified-memory.html#{section}", wait_until="load")
+    to_japanese = page.locator("a.mpsbook-edition")
+    assert to_japanese.inner_text().strip() == "日本語" and to_japanese.get_attribute("hreflang") == "ja"
+    to_japanese.click()
+    page.wait_for_url(re.compile(rf".*/ja/book/01-unified-memory\.html#{re.escape(section)}$"))
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    assert page.evaluate(f"document.getElementById({section!r}) !== null"), "the section keeps its anchor in Japanese"
+    page.screenshot(path=str(artifacts / "chapter-01-ja.png"))
+    to_english = page.locator("a.mpsbook-edition")
+    assert to_english.inner_text().strip() == "English"
+    to_english.click()
+    page.wait_for_url(re.compile(rf".*/book/01-unified-memory\.html#{re.escape(section)}$"))
+    assert "/ja/" not in page.url and page.evaluate("document.documentElement.lang") == "en"
+    page.close()
+
+
+def test_japanese_search_finds_the_page(desktop, server: str):
+    page = desktop.new_page()
+    page.goto(server + "ja/search.html?q=" + JA_PHRASE, wait_until="load")
+    # Sphinx lists the hits one by one and stops its "searching" pulse when the last one is shown.
+    page.wait_for_function("Search._pulse_status === -1 && document.querySelector('#search-results ul.search li')",
+                           timeout=20_000)
+    found = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map((a) => a.href)")
+    assert any(found_href.endswith(JA_PAGE) for found_href in found), found
+    page.close()

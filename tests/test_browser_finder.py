@@ -56,7 +56,7 @@ def test_as_root_on_debian_it_installs_chromium(no_browser, monkeypatch):
     monkeypatch.setattr(browser.os, "geteuid", lambda: 0)
     monkeypatch.setattr(browser.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
     assert browser.main([]) == 1, "still no browser found afterwards (this fake install installs nothing)"
-    assert ["apt-get", "install", "-y", "-qq", "chromium"] in no_browser
+    assert ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"] in no_browser
 
 
 def test_with_passwordless_sudo_it_installs_through_sudo(no_browser, monkeypatch):
@@ -64,7 +64,7 @@ def test_with_passwordless_sudo_it_installs_through_sudo(no_browser, monkeypatch
         browser.shutil, "which", lambda name: f"/usr/bin/{name}" if name in {"apt-get", "sudo"} else None
     )
     browser.main([])
-    assert ["sudo", "-n", "apt-get", "install", "-y", "-qq", "chromium"] in no_browser
+    assert ["sudo", "-n", "apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"] in no_browser
 
 
 def test_find_only_never_installs(no_browser, monkeypatch):

@@ -11,7 +11,7 @@ import torch
 
 from mpsbook import doctor
 from mpsbook.__main__ import main
-from mpsbook.doctor import CHECKS, CpuLayout, Facts, build_setting, check, problems, render, run_doctor
+from mpsbook.doctor import CHECKS, CpuLayout, Facts, build_setting, check, problems, render, run_doctor, summary
 
 M1_PRO = CpuLayout(logical=10, usable=None, torch_threads=8, levels=(("Performance", 8), ("Efficiency", 2)))
 HEALTHY_MAC = Facts(
@@ -28,6 +28,7 @@ HEALTHY_MAC = Facts(
     blas="accelerate",
     cpu=M1_PRO,
     mps_tensor="ok",
+    gpu="Apple M1 Pro, 16 GPU cores",
 )
 
 
@@ -60,6 +61,7 @@ def test_linux_with_or_without_cuda_passes():
         ({"torch_version": "2.5.1"}, "torch 2.5.1 is older than 2.11"),
         ({"python_version": "3.10.14"}, "Python 3.10.14 is older than 3.11"),
         ({"machine": "x86_64", "translated": True, "mps_available": False}, "running under Rosetta 2"),
+        ({"machine": "x86_64", "translated": True}, "running under Rosetta 2"),  # conda-forge osx-64: MPS can work
         ({"machine": "x86_64", "translated": False, "mps_available": False}, "x86_64 CPU"),
         ({"os_version": "13.6.7", "mps_available": False}, "macOS 13.6.7 is older than 14.0"),
         ({"mps_built": False, "mps_available": False}, "built without MPS"),
@@ -97,6 +99,27 @@ def test_threads_beyond_the_cpus_are_a_warning_and_settings_are_named():
     assert verdict(crowded) == [] and "may use 4 CPUs" in warnings(crowded)[0]
     chosen = replace(HEALTHY_MAC, cpu=replace(M1_PRO, torch_threads=10, thread_env=(("OMP_NUM_THREADS", "10"),)))
     assert "torch uses 10 CPU threads, as OMP_NUM_THREADS=10 asks" in [f.message for f in check(chosen)]
+    both = replace(M1_PRO, torch_threads=2, thread_env=(("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "2")))
+    assert "torch uses 2 CPU threads, as MKL_NUM_THREADS=2 asks (it overrides OMP_NUM_THREADS=1)" in [
+        f.message for f in check(replace(HEALTHY_MAC, cpu=both))
+    ]
+
+
+def test_mkl_num_threads_wins_over_omp_num_threads_in_this_torch():
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                          capture_output=True, text=True, timeout=120, env=env, check=True)
+    assert done.stdout.strip() == "2"  # ParallelCommon.cpp reads OMP_NUM_THREADS, then MKL_NUM_THREADS
+
+
+def test_summary_counts_failures_and_warnings():
+    assert summary(check(HEALTHY_MAC)) == "No failures, no warnings."
+    warned = replace(HEALTHY_MAC, pip_elsewhere="pip 25.1 of a Python 3.10")
+    assert summary(check(warned)) == "No failures (1 warning)."
+    broken = replace(warned, torch_version="2.2.2", conda_prefix="/opt/x", in_venv=True)
+    assert summary(check(broken)) == "1 failure (2 warnings)."
+    two = replace(HEALTHY_MAC, machine="x86_64", translated=True, torch_version="2.2.2", mps_available=False)
+    assert summary(check(two)) == "2 failures."
 
 
 def test_checks_are_described_once_each():
@@ -167,6 +190,7 @@ def test_pip_elsewhere(monkeypatch):
 def test_mps_round_trip_only_where_mps_is():
     expected = "ok" if torch.backends.mps.is_available() else None
     assert doctor.mps_round_trip() == expected
+    assert (doctor.mps_gpu() is None) == (not torch.backends.mps.is_available())
 
 
 def test_gather_facts_describes_this_machine():
@@ -179,14 +203,18 @@ def test_gather_facts_describes_this_machine():
 def test_run_doctor_exit_status_and_one_line_reason():
     out, err = io.StringIO(), io.StringIO()
     assert run_doctor(HEALTHY_MAC, out=out, err=err) == 0
-    assert "Nothing wrong found." in out.getvalue() and err.getvalue() == ""
+    assert out.getvalue().endswith("\nNo failures, no warnings.\n") and err.getvalue() == ""
     assert "  CPU     : 10 cores (8 Performance + 2 Efficiency); torch uses 8 threads" in out.getvalue()
+    assert "  GPU     : Apple M1 Pro, 16 GPU cores (MPS)" in out.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert run_doctor(replace(HEALTHY_MAC, pip_elsewhere="pip 25.1 of a Python 3.10"), out=out, err=err) == 0
+    assert "[warn]" in out.getvalue() and out.getvalue().endswith("No failures (1 warning).\n")
     out, err = io.StringIO(), io.StringIO()
     broken = replace(HEALTHY_MAC, machine="x86_64", translated=True, torch_version="2.2.2", mps_available=False)
     assert run_doctor(broken, out=out, err=err) == 1
     assert err.getvalue().count("\n") == 1
     assert err.getvalue().startswith("mpsbook doctor: torch 2.2.2 is older") and "(and 1 more above)" in err.getvalue()
-    assert out.getvalue().count("[FAIL]") == 2
+    assert out.getvalue().count("[FAIL]") == 2 and out.getvalue().endswith("2 failures.\n")
 
 
 def test_main_runs_doctor_and_rejects_no_command(monkeypatch, capsys):
@@ -202,4 +230,29 @@ def test_python_dash_m_mpsbook_doctor():
                           env={**os.environ, "PYTHONPATH": src})
     assert done.returncode in (0, 1)
     assert done.stdout.startswith("mpsbook doctor")
-    assert (done.returncode == 0) == ("Nothing wrong found." in done.stdout)
+    assert (done.returncode == 0) == done.stdout.strip().splitlines()[-1].startswith("No failures")
+
+
+def test_compatibility_versions_of_macos(monkeypatch):
+    assert doctor.real_macos_version("16.0") == "26.0" and doctor.real_macos_version("16.1.2") == "26.1.2"
+    assert doctor.real_macos_version("15.5") == "15.5" and doctor.real_macos_version("10.16") == "10.16"
+    monkeypatch.setattr(doctor.sys, "platform", "linux")
+    assert doctor.macos_version() == ""
+    monkeypatch.setattr(doctor.sys, "platform", "darwin")
+    seen = {}
+
+    def sw_vers(args, **kwargs):
+        seen["env"] = kwargs["env"].get("SYSTEM_VERSION_COMPAT")
+        return subprocess.CompletedProcess(args, 0, stdout="26.1\n", stderr="")
+
+    monkeypatch.setattr(doctor.subprocess, "run", sw_vers)
+    assert doctor.macos_version() == "26.1" and seen["env"] == "0"
+    monkeypatch.setattr(doctor.subprocess, "run", lambda args, **kwargs: (_ for _ in ()).throw(OSError()))
+    monkeypatch.setattr(doctor.platform, "mac_ver", lambda: ("16.0", ("", "", ""), "arm64"))
+    assert doctor.macos_version() == "26.0"  # the fallback undoes macOS 26's compatibility version
+
+
+def test_macos_10_16_is_not_called_too_old():
+    facts = replace(HEALTHY_MAC, machine="x86_64", translated=True, os_version="10.16")
+    assert not any("older than 14.0" in p for p in verdict(facts))
+    assert any("compatibility version" in w for w in warnings(facts))

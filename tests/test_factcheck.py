@@ -109,14 +109,14 @@ def test_page_renders_every_guide_section():
 
 def test_a_bad_verdict_is_named(tmp_path):
     bad = tmp_path / "claims.csv"
-    bad.write_text("id,guide_section,claim,verdict,reason,evidence,top\nF001,1,x,dubious,y,https://example.org,\n")
+    bad.write_text(f"{','.join(factcheck.COLUMNS)}\nF001,1,x,dubious,y,https://example.org,,,,\n")
     with pytest.raises(ValueError, match=r"F001: verdict 'dubious' is not one of correct, wrong"):
         factcheck.load_claims(bad)
 
 
 def test_missing_evidence_is_named(tmp_path):
     bad = tmp_path / "claims.csv"
-    bad.write_text("id,guide_section,claim,verdict,reason,evidence,top\nF002,1,x,wrong,y,,\n")
+    bad.write_text(f"{','.join(factcheck.COLUMNS)}\nF002,1,x,wrong,y,,,,,\n")
     with pytest.raises(ValueError, match="F002: no evidence"):
         factcheck.load_claims(bad)
 
@@ -230,3 +230,41 @@ def test_every_correction_box_links_the_rows_it_settles():
                 ids = re.findall(r"\[(F\d{3})\]\(factcheck\.md#(F\d{3})\)", line[1])
                 assert ids and all(a == b for a, b in ids), f"{path.name}: malformed fact-check links {line[1][:80]}"
                 assert {a for a, _ in ids} <= known, f"{path.name}: unknown rows {sorted({a for a, _ in ids} - known)}"
+
+
+def test_japanese_edition_shows_the_guides_words_and_falls_back_to_english():
+    row = dict.fromkeys(factcheck.COLUMNS, "")
+    row.update(claim="English paraphrase", reason="English reason")
+    assert factcheck.claim_text(row, "ja") == "English paraphrase"  # nothing translated yet: English, not blank
+    row.update(guide_quote="ガイドの原文", claim_ja="主張", reason_ja="理由")
+    assert (factcheck.claim_text(row, "ja"), factcheck.reason_text(row, "ja")) == ("ガイドの原文", "理由")
+    in_english = (factcheck.claim_text(row, "en"), factcheck.reason_text(row, "en"))
+    assert in_english == ("English paraphrase", "English reason")
+    assert factcheck.evidence_markdown("01-unified-memory#3-how-long-a-copy-takes", "ja") == (
+        "[第1章 § 3](01-unified-memory.ipynb#3-how-long-a-copy-takes)")
+
+
+def test_every_label_exists_in_both_editions():
+    en, ja = factcheck.LABELS["en"], factcheck.LABELS["ja"]
+    assert en.keys() == ja.keys()
+    assert set(ja["verdicts"]) == set(ja["meaning"]) == set(factcheck.VERDICTS)
+
+
+GUIDE = ROOT.parent / "shared" / "guide" / "000_eee5774269ba9fe9.txt"  # beside the checkout where it exists
+
+
+def test_japanese_columns_are_consistent():
+    """A row shows the guide's words (guide_quote) or, where no excerpt carries the claim, claim_ja; not both;
+    and a translated row has its reason in Japanese."""
+    for row in ROWS:
+        assert not (row["guide_quote"] and row["claim_ja"]), f"{row['id']}: guide_quote and claim_ja both set"
+        if row["guide_quote"] or row["claim_ja"]:
+            assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", row["reason_ja"]), f"{row['id']}: no Japanese reason"
+
+
+@pytest.mark.skipif(not GUIDE.exists(), reason="the source guide is not beside this checkout")
+def test_guide_quotes_are_verbatim():
+    """Every guide_quote occurs in the guide word for word (runs of whitespace count as one space)."""
+    guide = " ".join(GUIDE.read_text(encoding="utf-8").split())
+    wrong = [row["id"] for row in ROWS if row["guide_quote"] and " ".join(row["guide_quote"].split()) not in guide]
+    assert not wrong, f"not in the guide verbatim: {wrong}"

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 
+import pandas as pd
 import psutil
 import pytest
 import torch
 
-from mpsbook.monitor import COLUMNS, ResourceMonitor, device_memory_reader
+from mpsbook import monitor as monitor_module
+from mpsbook.monitor import (
+    COLUMNS,
+    ResourceMonitor,
+    cpu_percent_by_window,
+    cpu_percent_over,
+    device_memory_reader,
+    parse_vm_stat,
+    swap_reading,
+    system_busy_seconds,
+)
 
 
 def busy(seconds: float) -> None:
@@ -39,6 +51,8 @@ def test_samples_cpu_rss_and_stops_cleanly():
     assert frame["cpu_percent"].iloc[1:].max() > 0  # unlike the guide's monitor
     assert (frame["rss_bytes"] > 0).all()
     assert frame["time_s"].is_monotonic_increasing
+    assert frame["cpu_seconds"].is_monotonic_increasing  # a counter: never goes back
+    assert frame["cpu_seconds"].iloc[-1] > frame["cpu_seconds"].iloc[0]
     assert frame["device_allocated_bytes"].isna().all()  # no device allocator on the cpu
 
 
@@ -104,3 +118,92 @@ def test_device_allocator_is_sampled(device):
         time.sleep(0.05)
         del x
     assert monitor.frame()["device_allocated_bytes"].max() >= 2**26
+
+
+@pytest.mark.skipif(not psutil.LINUX, reason="Linux counts process CPU time in clock ticks")
+def test_linux_cpu_time_moves_in_whole_clock_ticks():
+    # Why short-interval CPU % samples jump in steps on Linux: the counter behind them has a 1/SC_CLK_TCK grain.
+    with ResourceMonitor("cpu", interval=0.02) as monitor:
+        busy(0.3)
+    ticks = monitor.frame()["cpu_seconds"].diff().iloc[1:] * os.sysconf("SC_CLK_TCK")
+    assert (ticks - ticks.round()).abs().max() < 1e-6
+
+
+def test_cpu_percent_over_a_window_is_exact_on_a_known_record():
+    frame = pd.DataFrame({"time_s": [0.0, 0.1, 0.2, 0.3, 0.4], "cpu_seconds": [0.0, 0.1, 0.1, 0.2, 0.4]})
+    window = cpu_percent_over(frame, 0.2)
+    assert window.iloc[:2].isna().all()  # no sample 0.2 s earlier yet
+    assert window.iloc[2:].round(6).tolist() == [50.0, 50.0, 150.0]
+    assert cpu_percent_over(frame, 0.1).iloc[1:].round(6).tolist() == [100.0, 0.0, 100.0, 200.0]
+
+
+@pytest.mark.parametrize("window", [0, -0.5, float("inf"), "1"])
+def test_cpu_percent_over_rejects_a_bad_window(window):
+    frame = pd.DataFrame({"time_s": [0.0], "cpu_seconds": [0.0]})
+    with pytest.raises(ValueError, match="window must be a positive number"):
+        cpu_percent_over(frame, window)
+
+
+def test_cpu_percent_by_window_counts_every_second_once():
+    frame = pd.DataFrame({"time_s": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], "cpu_seconds": [0.0, 0.1, 0.1, 0.2, 0.4, 0.4]})
+    windows = cpu_percent_by_window(frame, 0.2)
+    assert windows[["start_s", "end_s"]].round(6).values.tolist() == [[0.0, 0.2], [0.2, 0.4]]
+    assert windows["cpu_percent"].round(6).tolist() == [50.0, 150.0]
+    assert windows["start_s"].iloc[1:].tolist() == windows["end_s"].iloc[:-1].tolist()  # no overlap, no gap
+    assert cpu_percent_by_window(frame, 1.0).empty  # the record is shorter than one window
+
+
+@pytest.mark.parametrize("window", [0, -0.5, float("inf"), "1"])
+def test_cpu_percent_by_window_rejects_a_bad_window(window):
+    frame = pd.DataFrame({"time_s": [0.0], "cpu_seconds": [0.0]})
+    with pytest.raises(ValueError, match="window must be a positive number"):
+        cpu_percent_by_window(frame, window)
+
+
+def test_the_machine_counter_includes_this_process():
+    with ResourceMonitor("cpu", interval=0.05) as monitor:
+        busy(0.4)
+    frame = monitor.frame()
+    assert frame["system_busy_seconds"].is_monotonic_increasing
+    process = frame["cpu_seconds"].iloc[-1] - frame["cpu_seconds"].iloc[0]
+    machine = frame["system_busy_seconds"].iloc[-1] - frame["system_busy_seconds"].iloc[0]
+    assert machine >= 0.8 * process  # the whole machine was at least as busy as this process (counter grain aside)
+    assert system_busy_seconds() > 0
+
+
+# vm_stat's layout on Apple silicon (16 KiB pages); Pageouts and Swapouts differ, which is the point.
+VM_STAT = """Mach Virtual Memory Statistics: (page size of 16384 bytes)
+Pages free:                                    36722.
+"Translation faults":                     1246341712.
+Pageins:                                    17945259.
+Pageouts:                                     269001.
+Swapins:                                          12.
+Swapouts:                                         34.
+"""
+
+
+def test_parse_vm_stat_reads_counters_and_page_size():
+    counters = parse_vm_stat(VM_STAT)
+    assert counters["page_size"] == 16384
+    assert counters["Swapouts"] == 34 and counters["Pageouts"] == 269001
+    assert counters["Translation faults"] == 1246341712  # a quoted name
+    assert parse_vm_stat("nonsense") == {}
+
+
+def test_swap_reading_on_macos_counts_swapouts_not_pageouts(monkeypatch):
+    monkeypatch.setattr(psutil, "MACOS", True)
+    monkeypatch.setattr(psutil, "LINUX", False)
+    monkeypatch.setattr(monitor_module, "_vm_stat_text", lambda: VM_STAT)
+    reading = swap_reading()
+    assert reading.swapped_out_bytes == 34 * 16384
+    assert reading.source == "vm_stat Swapouts"
+    monkeypatch.setattr(monitor_module, "_vm_stat_text", lambda: "")
+    assert math.isnan(swap_reading().swapped_out_bytes)  # no counter: NaN, not 0
+
+
+@pytest.mark.skipif(not psutil.LINUX, reason="psutil's sout is swap traffic on Linux")
+def test_swap_reading_on_linux_is_psutils_sout():
+    before = psutil.swap_memory().sout
+    reading = swap_reading()
+    assert before <= reading.swapped_out_bytes <= psutil.swap_memory().sout
+    assert reading.used_bytes >= 0 and reading.source == "psutil.swap_memory().sout"

@@ -42,6 +42,19 @@ SMALL = """
 - func: only_sparse(Tensor self) -> Tensor
   dispatch:
     SparseCPU: only_sparse_cpu
+
+- func: max(Tensor self) -> Tensor
+  dispatch:
+    CPU, CUDA: max
+    MPS: max_mps
+
+- func: max.unary_out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)
+  dispatch:
+    CPU, CUDA: max_unary_out
+
+- func: take_(Tensor(a!) self, Tensor index) -> Tensor(a!)
+  dispatch:
+    CPU, CUDA: take_
 """
 
 
@@ -72,9 +85,18 @@ def test_ufunc_entries_get_cpu_and_cuda_kernels(ops):
 
 def test_counts_and_missing(ops):
     counts = count_kernels(ops)
-    assert counts == {"CPU": 4, "CUDA": 4, "MPS": 3, "composite": 2, "total": 7}
-    assert [op.name for op in missing_for(ops)] == ["take"]
+    assert counts == {"CPU": 7, "CUDA": 7, "MPS": 4, "composite": 2, "total": 10}
+    assert [op.name for op in missing_for(ops)] == ["take", "take_"]
+    assert [op.name for op in missing_for(ops, covered_variants=True)] == ["max.unary_out", "take", "take_"]
     assert ops["only_sparse"].keys == {"SparseCPU"} and not ops["only_sparse"].composite
+
+
+def test_out_and_in_place_overloads_know_their_functional_form(ops):
+    assert ops["max.unary_out"].kind == "out" and ops["take_"].kind == "inplace" and ops["max"].kind == "functional"
+    assert ops["max.unary_out"].variant_covered("MPS")  # torch.max(x) runs on MPS; only out= is missing
+    assert not ops["take_"].variant_covered("MPS")  # take has no MPS kernel either
+    assert not ops["max"].variant_covered("MPS")  # a functional overload is never "covered"
+    assert ops["mm.out"].functional_keys >= {"CPU", "CUDA", "MPS"}
 
 
 def test_base_name_drops_the_overload(ops):
@@ -105,6 +127,8 @@ def test_categories_for_mps(ops):
     assert category(ops["take"]) == "CPU and CUDA only"
     assert category(ops["take"], fallback={"take"}) == "CPU fallback (registered)"
     assert category(ops["only_sparse"]) == "other backends only"
+    assert category(ops["max.unary_out"]) == "out=/in-place only"
+    assert category(ops["take_"]) == "CPU and CUDA only"
     assert {category(op) for op in ops.values()} <= set(CATEGORIES)
 
 
@@ -123,6 +147,7 @@ if torch.backends.mps.is_available():
             "stft": [torch.float16, torch.bfloat16],
         }
         OTHER = {"sort": [torch.int8]}
+        UNDEFINED_XFAILLIST = {"take": [torch.int8], "stft": [torch.float32], "addr": [torch.bool]}
 """
 
 
@@ -143,3 +168,55 @@ def test_the_installed_torch_ships_its_mps_test_expectations():
 
     failures = expected_failures()
     assert failures and all(v is None or isinstance(v, tuple) for v in failures.values())
+
+
+def test_expected_failures_are_merged_across_lists():
+    from mpsbook.opcoverage import all_expected_failures
+
+    merged = all_expected_failures(COMMON_MPS)
+    assert merged["take"] is None  # every dtype wins over a list of dtypes
+    assert merged["stft"] == ("float16", "bfloat16", "float32")
+    assert merged["addr"] == ("bool",)
+    assert "sort" not in merged  # OTHER is not one of the xfail lists
+
+
+def test_keys_split_into_operator_and_variant():
+    from mpsbook.opcoverage import split_variant, torch_name_exists
+
+    known = {"scatter_reduce", "nn.functional.interpolate", "round", "sum"}.__contains__
+    assert split_variant("scatter_reduceprod", known) == ("scatter_reduce", "prod")
+    assert split_variant("nn.functional.interpolatearea", known) == ("nn.functional.interpolate", "area")
+    assert split_variant("sum", known) == ("sum", "")
+    assert split_variant("unknown_op", known) == ("unknown_op", "")
+    assert torch_name_exists("nn.functional.conv2d") and torch_name_exists("double")  # a Tensor method
+    assert torch_name_exists("max_pool2d_with_indices_backward")  # an ATen operator
+    assert not torch_name_exists("scatter_reduceprod") and not torch_name_exists("nn.functional.interpolatearea")
+    assert split_variant("rounddecimals_0") == ("round", "decimals_0")
+
+
+def test_splits_that_name_no_operator_are_refused():
+    from mpsbook.opcoverage import split_variant
+
+    known = {"nn.functional", "segment_reduce", "segment_reduce_", "mat"}.__contains__
+    assert split_variant("nn.functional.norm", known) == ("nn.functional.norm", "")  # not nn.functional + ".norm"
+    assert split_variant("segment_reduce_offsets", known) == ("segment_reduce_offsets", "")  # no "_offsets"
+    assert split_variant("segment_reduce_", known) == ("segment_reduce_", "")
+    assert split_variant("matrix", known) == ("mat", "rix")  # a plain prefix is still a split
+
+
+CONDITIONAL = """
+UNIMPLEMENTED_XFAILLIST = {
+    "take": None,
+    "scatter_reduceamax": [torch.int32, torch.int64] if MACOS_VERSION < 15.0 else [torch.int64],
+}
+"""
+
+
+def test_conditional_entries_are_set_apart():
+    from mpsbook.opcoverage import all_expected_failures, conditional_expected_failures
+
+    assert all_expected_failures(CONDITIONAL) == {"take": None}  # not "every dtype" for the conditional one
+    assert conditional_expected_failures(CONDITIONAL) == {
+        "scatter_reduceamax": "[int32, int64] if MACOS_VERSION < 15.0 else [int64]"
+    }
+    assert conditional_expected_failures(COMMON_MPS) == {}

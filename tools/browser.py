@@ -80,7 +80,8 @@ def install_browser() -> bool:
     system = platform.system()
     if system == "Linux" and shutil.which("apt-get"):
         update = _as_root(["apt-get", "update", "-qq"])
-        install = _as_root(["apt-get", "install", "-y", "-qq", "chromium"])
+        # A CJK font too, so that the Japanese edition's screenshots are legible (the tests do not read glyphs).
+        install = _as_root(["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"])
         if update is None or install is None:
             return False
         print("installing Debian's chromium for the browser test ...", flush=True)

@@ -15,6 +15,12 @@ Memory comes from the device's own allocator, never from the process's resident 
 - **cpu**: the CPU allocator keeps no statistics, and a CPU step that outgrows RAM is killed by the operating
   system rather than raising. A budget on the CPU therefore needs an ``estimate`` (bytes for a batch size).
 
+A cap set with ``torch.mps.set_per_process_memory_fraction`` is met in whole Metal heaps: the MPS allocator
+compares the cap with Metal's ``currentAllocatedSize`` (every heap, whole) plus the request, and puts a request of
+10 to 512 MiB in a new 1 GiB heap (``getHeapTier`` in ``MPSAllocator.h``). Once such a heap takes the total over
+the cap, every allocation fails while it holds a live tensor, so a capped search on MPS stops at a heap boundary
+that can lie far below a cap under 2 GiB. The budget, read from the allocator's peak, counts buffers, not heaps.
+
 Before the first probe the search records a baseline: what live tensors hold when no step runs (weights,
 optimiser state), or ``estimate(0)``. A budget is compared with a step's whole peak, baseline included.
 

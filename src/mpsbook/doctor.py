@@ -5,11 +5,17 @@ one-line reason on stderr. Chapter 2 builds it up section by section; :data:`CHE
 it reads and what it cannot see. In short:
 
 - a native Python: on an Apple Silicon Mac an x86_64 Python runs translated by Rosetta 2
-  (``sysctl.proc_translated`` is 1), gets no PyTorch newer than 2.2.2 from PyPI, and never sees the GPU;
+  (``sysctl.proc_translated`` is 1), its CPU code runs translated, and PyPI has no torch newer than 2.2.2 for it
+  (conda-forge still builds ``osx-64`` PyTorch, whose tests assert MPS under Rosetta), so the book's pinned
+  environment cannot be installed there;
 - macOS 14 or newer, which MPS needs in the torch the book pins: PyPI's torch 2.14.1 wheel is tagged
   ``macosx_14_0_arm64``, its ``libtorch_cpu.dylib`` has minimum OS 14.0, and the MPS backend refuses older
-  systems ("The MPS backend is supported on macOS 14.0+", ``aten/src/ATen/mps/EmptyTensor.cpp``);
-- torch built with MPS, MPS available in this process, and a small tensor that survives a round trip on it;
+  systems ("The MPS backend is supported on macOS 14.0+", ``aten/src/ATen/mps/EmptyTensor.cpp``). The doctor
+  reads the version with :func:`macos_version` (``sw_vers``: ``platform.mac_ver()`` can get a compatibility
+  version, python/cpython#135675) and compares it with 14.0; ``torch.backends.mps.is_macos_or_newer(14, 0)`` is
+  no OS probe (in 2.14.1 ``MPSHooks::isOnMacOSorNewer`` returns true for 13.x and 14.0 without asking macOS);
+- torch built with MPS, MPS available in this process (with the GPU's name and core count), and a small tensor
+  that survives a round trip on it;
 - Python and torch at least as new as the book needs;
 - one environment manager at a time, and a ``pip`` on ``PATH`` that installs into this Python.
 
@@ -37,7 +43,8 @@ from mpsbook.device import MIN_TORCH, _torch_version
 MIN_MACOS = (14, 0)
 #: Python that the book's package needs (pyproject.toml: requires-python >= 3.11).
 MIN_PYTHON = (3, 11)
-#: Environment variables that replace torch's default number of CPU threads (aten/src/ATen/ParallelCommon.cpp).
+#: Environment variables that replace torch's default number of CPU threads, in the order
+#: ``intraop_default_num_threads`` reads them (aten/src/ATen/ParallelCommon.cpp): the last one set wins.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -69,12 +76,14 @@ CHECKS = (
     ),
     Check(
         "macOS version",
-        "`platform.mac_ver()`, compared with 14.0",
+        "`sw_vers -productVersion` (`platform.mac_ver()` can get a compatibility version: 10.16 or 16.x), "
+        "compared with 14.0",
         "problems of one particular macOS release; it compares version numbers only",
     ),
     Check(
         "MPS built and available",
-        "`torch.backends.mps.is_built()` and `is_available()` (asked once per process, then cached)",
+        "`torch.backends.mps.is_built()` and `is_available()` (asked once per process, then cached); where MPS "
+        "is available, the GPU's name and core count (`torch.backends.mps.get_name()`, `get_core_count()`)",
         "why MPS is unavailable when macOS is new enough (a virtual machine, a sandbox): chapter 5 lists causes",
     ),
     Check(
@@ -84,8 +93,10 @@ CHECKS = (
     ),
     Check(
         "CPU threads",
-        "`torch.get_num_threads()`, OMP_NUM_THREADS and MKL_NUM_THREADS, and macOS's `hw.perflevelN` core counts",
-        "whether another thread count is faster for your work: only a measurement says",
+        "`torch.get_num_threads()`, OMP_NUM_THREADS and MKL_NUM_THREADS (MKL_NUM_THREADS wins when both are set), "
+        "and macOS's `hw.perflevelN` core counts",
+        "whether another thread count is faster for your work (only a measurement says), or the threads of "
+        "Accelerate's matrix products, which VECLIB_MAXIMUM_THREADS limits",
     ),
     Check(
         "Environment managers",
@@ -119,6 +130,37 @@ def is_translated() -> bool | None:
     if sys.platform != "darwin":
         return None
     return sysctl("sysctl.proc_translated") == "1"
+
+
+def real_macos_version(reported: str) -> str:
+    """Undo the compatibility version that macOS 26 gives programs built with an older SDK: ``"16.1"`` → ``"26.1"``.
+
+    macOS went from 15 to 26; a program linked against an SDK older than 26 is told 16.x instead
+    (python/cpython#135675), as one linked against an SDK older than 11 is told 10.16 on macOS 11 and newer (that
+    one cannot be undone: it stands for any version from 11 on).
+    """
+    major, dot, rest = reported.partition(".")
+    return f"26{dot}{rest}" if major == "16" else reported
+
+
+def macos_version() -> str:
+    """The macOS version, e.g. ``"26.1"``; ``""`` off macOS.
+
+    ``platform.mac_ver()`` reports what macOS tells this Python, which can be a compatibility version (see
+    :func:`real_macos_version`). ``sw_vers`` is a system tool built with the current SDK, so it is asked first, with
+    ``SYSTEM_VERSION_COMPAT=0``; ``platform.mac_ver()`` is the fallback, with 16.x read as 26.x.
+    """
+    if sys.platform != "darwin":
+        return ""
+    try:
+        out = subprocess.run(["sw_vers", "-productVersion"], capture_output=True, text=True, timeout=5,
+                             env={**os.environ, "SYSTEM_VERSION_COMPAT": "0"})
+        version = out.stdout.strip()
+        if out.returncode == 0 and re.fullmatch(r"\d+(\.\d+)*", version):
+            return version
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return real_macos_version(platform.mac_ver()[0])
 
 
 def build_setting(name: str, config: str | None = None) -> str | None:
@@ -195,6 +237,20 @@ def pip_elsewhere() -> str | None:
     return f"pip {match[1]} of a Python {match[3]}"
 
 
+def mps_gpu() -> str | None:
+    """The GPU that MPS found, e.g. ``"Apple M1 Pro, 16 GPU cores"``; ``None`` without MPS.
+
+    ``torch.backends.mps.get_name()`` is Metal's device name and ``get_core_count()`` the ``gpu-core-count``
+    that macOS reports (pytorch/pytorch#160414); builds without MPS do not have them.
+    """
+    if not (torch.backends.mps.is_built() and torch.backends.mps.is_available()):
+        return None
+    try:
+        return f"{torch.backends.mps.get_name()}, {torch.backends.mps.get_core_count()} GPU cores"
+    except (AttributeError, RuntimeError):
+        return None
+
+
 def mps_round_trip() -> str | None:
     """``"ok"`` when a small tensor survives a round trip on ``mps``, else the error; ``None`` without MPS."""
     if not (torch.backends.mps.is_built() and torch.backends.mps.is_available()):
@@ -213,7 +269,7 @@ class Facts:
     system: str  # platform.system(): "Darwin", "Linux", "Windows"
     machine: str  # platform.machine() of this Python: "arm64", "x86_64", ...
     translated: bool | None  # under Rosetta 2 (macOS only)
-    os_version: str  # "14.5" on macOS (platform.mac_ver), the kernel release elsewhere
+    os_version: str  # "14.5" on macOS (macos_version()), the kernel release elsewhere
     python_version: str
     torch_version: str
     mps_built: bool
@@ -226,6 +282,7 @@ class Facts:
     cpu: CpuLayout | None = None
     mps_tensor: str | None = None  # mps_round_trip(): "ok", an error, or None when not tried
     pip_elsewhere: str | None = None  # pip_elsewhere(): the other Python's pip, or None
+    gpu: str | None = None  # mps_gpu(): "Apple M1 Pro, 16 GPU cores", or None without MPS
 
 
 def gather_facts() -> Facts:
@@ -235,7 +292,7 @@ def gather_facts() -> Facts:
         system=system,
         machine=platform.machine(),
         translated=is_translated(),
-        os_version=platform.mac_ver()[0] if system == "Darwin" else platform.release(),
+        os_version=macos_version() if system == "Darwin" else platform.release(),
         python_version=platform.python_version(),
         torch_version=torch.__version__,
         mps_built=torch.backends.mps.is_built(),
@@ -248,6 +305,7 @@ def gather_facts() -> Facts:
         cpu=cpu_layout(),
         mps_tensor=mps_round_trip(),
         pip_elsewhere=pip_elsewhere(),
+        gpu=mps_gpu(),
     )
 
 
@@ -273,8 +331,10 @@ def _thread_finding(cpu: CpuLayout) -> Finding:
         return Finding("warn", f"torch uses {cpu.torch_threads} threads but this process may use {limit} CPUs: "
                                "threads wait for each other; lower OMP_NUM_THREADS or torch.set_num_threads")
     if cpu.thread_env:
-        setting = ", ".join(f"{k}={v}" for k, v in cpu.thread_env)
-        return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads, as {setting} asks")
+        name, value = cpu.thread_env[-1]  # THREAD_VARIABLES order: the last one set wins
+        others = ", ".join(f"{k}={v}" for k, v in cpu.thread_env[:-1])
+        overrides = f" (it overrides {others})" if others else ""
+        return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads, as {name}={value} asks{overrides}")
     fastest = cpu.levels[0] if cpu.levels else None
     if fastest and fastest[1] == cpu.torch_threads:
         return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads, one per {fastest[0]} core")
@@ -310,16 +370,23 @@ def check(facts: Facts) -> list[Finding]:
     if facts.system == "Darwin":
         if facts.translated:
             fail(
-                f"this Python is an {facts.machine} build running under Rosetta 2 on an Apple Silicon Mac: "
-                "install a native arm64 Python (Miniforge3-MacOSX-arm64, python.org, Homebrew or uv) "
-                "and recreate the environment"
+                f"this Python is an {facts.machine} build running under Rosetta 2 on an Apple Silicon Mac: its CPU "
+                "code runs translated and PyPI has no torch newer than 2.2.2 for it; install a native arm64 Python "
+                "(Miniforge3-MacOSX-arm64, python.org, Homebrew or uv) and recreate the environment"
             )
         elif facts.machine != "arm64":
-            fail(f"this Mac has an {facts.machine} CPU: PyTorch's MPS backend and current wheels need Apple Silicon")
+            fail(f"this Mac has an {facts.machine} CPU: PyPI has no torch newer than 2.2.2 for it, and the book's "
+                 "pinned environment needs Apple Silicon")
         else:
             ok("native arm64 Python")
         native = facts.machine == "arm64" and not facts.translated
-        old_os = _version_tuple(facts.os_version) < MIN_MACOS
+        compat = _version_tuple(facts.os_version) == (10, 16)  # a compatibility version: macOS 11 or newer
+        old_os = not compat and _version_tuple(facts.os_version) < MIN_MACOS
+        if compat:
+            warn(
+                "macOS reported 10.16, the compatibility version it gives programs built for macOS 10: "
+                "the real version is 11 or newer; `sw_vers -productVersion` prints it"
+            )
         if old_os:
             fail(
                 f"macOS {facts.os_version} is older than {_dotted(MIN_MACOS)}, which MPS needs in current torch "
@@ -366,6 +433,20 @@ def problems(findings: list[Finding]) -> list[str]:
     return [f.message for f in findings if f.level == "fail"]
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def summary(findings: list[Finding]) -> str:
+    """The report's last line: ``"No failures, no warnings."``, ``"No failures (1 warning)."``, ``"2 failures."``."""
+    fails = len(problems(findings))
+    warns = sum(f.level == "warn" for f in findings)
+    if not fails and not warns:
+        return "No failures, no warnings."
+    head = _count(fails, "failure") if fails else "No failures"
+    return head + (f" ({_count(warns, 'warning')})." if warns else ".")
+
+
 def _cpu_line(cpu: CpuLayout | None) -> str:
     if cpu is None:
         return "not read"
@@ -377,7 +458,7 @@ def _cpu_line(cpu: CpuLayout | None) -> str:
 
 
 def render(facts: Facts, findings: list[Finding]) -> str:
-    """The report ``python -m mpsbook doctor`` prints."""
+    """The report ``python -m mpsbook doctor`` prints above its :func:`summary` line."""
     arch = facts.machine + (", translated by Rosetta 2" if facts.translated else "")
     lines = [
         "mpsbook doctor",
@@ -387,21 +468,24 @@ def render(facts: Facts, findings: list[Finding]) -> str:
         f"CUDA {facts.cuda_version or 'not built'}, available {facts.cuda_available}",
         f"  CPU     : {_cpu_line(facts.cpu)}",
     ]
+    if facts.gpu:
+        lines.append(f"  GPU     : {facts.gpu} (MPS)")
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
     lines += [f"  [{marks[f.level]}] {f.message}" for f in findings]
     return "\n".join(lines)
 
 
 def run_doctor(facts: Facts | None = None, *, out=None, err=None) -> int:
-    """Print the report; return 0 when nothing fails, else 1 after one line naming the first problem on ``err``."""
+    """Print the report and its :func:`summary`; return 0 when nothing fails (warnings do not count), else 1
+    after one line naming the first problem on ``err``."""
     out = out or sys.stdout
     err = err or sys.stderr
     facts = facts or gather_facts()
     findings = check(facts)
     print(render(facts, findings), file=out)
+    print(summary(findings), file=out)
     bad = problems(findings)
     if not bad:
-        print("Nothing wrong found.", file=out)
         return 0
     more = f" (and {len(bad) - 1} more above)" if len(bad) > 1 else ""
     print(f"mpsbook doctor: {bad[0]}{more}", file=err)

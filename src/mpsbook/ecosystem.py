@@ -19,6 +19,7 @@ COLUMNS = (
     "latest_version",  # package and version of the newest release
     "latest_month",  # YYYY-MM of that release (or the earliest it can be, see version_source)
     "version_source",  # where version and month were read
+    "checked",  # YYYY-MM-DD on which they were read there (newer releases may have followed)
     "guide_says",  # the source guide's claim (its section 11.3 table), or "not in the guide"
     "notes",  # the sentence quoted from the source, and what the table cells leave out
     "source_url",
@@ -53,6 +54,10 @@ def load_ecosystem() -> list[dict[str, str]]:
             raise ValueError(f"{where} ({row['library']}): status must be one of {', '.join(STATUSES)}")
         if not re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", row["latest_month"]):
             raise ValueError(f"{where} ({row['library']}): latest_month must look like 2026-10")
+        if not re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", row["checked"]):
+            raise ValueError(f"{where} ({row['library']}): checked must look like 2026-12-01")
+        if row["latest_month"] > row["checked"][:7]:
+            raise ValueError(f"{where} ({row['library']}): released after it was checked")
         for key in ("mac_gpu", "neural_engine"):
             if not ANSWER.match(row[key]):
                 raise ValueError(f"{where} ({row['library']}): {key} must start with yes, no or not stated")

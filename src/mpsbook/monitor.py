@@ -6,6 +6,11 @@ with, so it returns ``0.0`` — every sample the guide records is zero. :class:`
 ``Process`` for its whole life, primes it once, and then samples at a fixed interval in a thread:
 
 - ``cpu_percent``: the process's CPU use since the previous sample (100 = one core busy; can exceed 100),
+- ``cpu_seconds``: the process's CPU time so far (user + system), the counter ``cpu_percent`` is computed from;
+  its differences give the CPU use over any longer window (see :func:`cpu_percent_by_window`),
+- ``system_busy_seconds``: CPU seconds the whole machine's logical cores have been busy since boot (every
+  process, psutil's ``cpu_times()`` less idle time): beside ``cpu_seconds`` it shows whether other processes
+  took the cores the job could have used,
 - ``rss_bytes``: the process's resident set size,
 - ``device_allocated_bytes`` and ``device_reserved_bytes``: what the device's caching allocator reports —
   ``torch.mps.current_allocated_memory()`` / ``torch.mps.driver_allocated_memory()`` on mps,
@@ -16,22 +21,32 @@ Use it as a context manager; the samples come back as a pandas DataFrame::
     with ResourceMonitor("cuda", interval=0.1) as monitor:
         train()
     frame = monitor.frame()
+
+:func:`swap_reading` reads the whole system's swap before and after a run. On macOS psutil's ``sin`` and
+``sout`` are the kernel's page-ins and page-outs (every page read from or written to disk, files included),
+not swap traffic, so there it reads ``vm_stat``'s ``Swapouts`` instead.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 import psutil
 import torch
 
 #: Column order of :meth:`ResourceMonitor.frame`.
-COLUMNS = ("time_s", "cpu_percent", "rss_bytes", "device_allocated_bytes", "device_reserved_bytes")
+COLUMNS = (
+    "time_s", "cpu_percent", "cpu_seconds", "system_busy_seconds", "rss_bytes",
+    "device_allocated_bytes", "device_reserved_bytes",
+)
 
 #: What each device's two allocator columns are read from (documentation and the chapter's plot labels).
 DEVICE_SOURCES = {
@@ -46,9 +61,24 @@ class Sample:
 
     time_s: float
     cpu_percent: float
+    cpu_seconds: float
+    system_busy_seconds: float
     rss_bytes: int
     device_allocated_bytes: float
     device_reserved_bytes: float
+
+
+def system_busy_seconds() -> float:
+    """CPU seconds all logical cores have spent busy since boot, counted as psutil counts for ``cpu_percent()``.
+
+    Busy is everything but idle (and I/O wait); on Linux the guest times are left out because the kernel
+    already counts them in user time, and time taken by the hypervisor (steal) counts as busy.
+    """
+    times = psutil.cpu_times()
+    total = sum(times)
+    if psutil.LINUX:
+        total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    return total - times.idle - getattr(times, "iowait", 0.0)
 
 
 def device_memory_reader(device: torch.device | str) -> Callable[[], tuple[float, float]]:
@@ -129,10 +159,13 @@ class ResourceMonitor:
     # -- sampling ---------------------------------------------------------------------------------
     def _sample(self, first: bool = False) -> None:
         allocated, reserved = self._read_device()
+        times = self._process.cpu_times()
         sample = Sample(
             time_s=time.perf_counter() - self._t0,
             # the first row covers no time since priming: its CPU share is undefined, not 0
             cpu_percent=math.nan if first else self._process.cpu_percent(None),
+            cpu_seconds=times.user + times.system,
+            system_busy_seconds=system_busy_seconds(),
             rss_bytes=self._process.memory_info().rss,
             device_allocated_bytes=allocated,
             device_reserved_bytes=reserved,
@@ -158,3 +191,84 @@ class ResourceMonitor:
         """The record so far: one row per sample, columns :data:`COLUMNS`."""
         rows = [asdict(s) for s in self.samples]
         return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def cpu_percent_over(frame: pd.DataFrame, window: float) -> pd.Series:
+    """CPU % of the process over the ``window`` seconds that end at each sample (NaN until a window fits).
+
+    A rolling figure: neighbouring values share most of their window, so they are not independent samples
+    (for statistics over the run use :func:`cpu_percent_by_window`).
+
+    Computed from the ``cpu_seconds`` counter, so it is exact over the window whatever the sampling interval:
+    ``100 * (cpu_seconds[i] - cpu_seconds[j]) / (time_s[i] - time_s[j])`` with ``j`` the last sample at least
+    ``window`` seconds before ``i``.
+    """
+    if not (isinstance(window, int | float) and window > 0 and math.isfinite(window)):
+        raise ValueError(f"window must be a positive number of seconds, got {window!r}.")
+    t = frame["time_s"].to_numpy(dtype=float)
+    cpu = frame["cpu_seconds"].to_numpy(dtype=float)
+    out = []
+    for i, now in enumerate(t):
+        # the last sample at least `window` earlier (1 ns of slack for float rounding of the times)
+        j = int(np.searchsorted(t, now - window + 1e-9, side="right")) - 1
+        out.append(100.0 * (cpu[i] - cpu[j]) / (now - t[j]) if j >= 0 and now > t[j] else math.nan)
+    return pd.Series(out, index=frame.index, name=f"cpu_percent_{window:g}s")
+
+
+def cpu_percent_by_window(frame: pd.DataFrame, window: float, counter: str = "cpu_seconds") -> pd.DataFrame:
+    """CPU % over consecutive, non-overlapping windows of at least ``window`` seconds, from a CPU-time counter.
+
+    Each window runs from one sample to the first sample at least ``window`` seconds later, and the next window
+    starts where it ended, so every CPU second is counted once. Returns columns ``start_s``, ``end_s`` and
+    ``cpu_percent`` (100 = one core busy; the ``system_busy_seconds`` counter gives the whole machine in the
+    same unit). A record shorter than one window gives no rows.
+    """
+    if not (isinstance(window, int | float) and window > 0 and math.isfinite(window)):
+        raise ValueError(f"window must be a positive number of seconds, got {window!r}.")
+    t = frame["time_s"].to_numpy(dtype=float)
+    cpu = frame[counter].to_numpy(dtype=float)
+    rows, j = [], 0
+    for i in range(1, len(t)):
+        if t[i] - t[j] >= window - 1e-9:  # 1 ns of slack for float rounding of the times
+            rows.append((t[j], t[i], 100.0 * (cpu[i] - cpu[j]) / (t[i] - t[j])))
+            j = i
+    return pd.DataFrame(rows, columns=["start_s", "end_s", "cpu_percent"])
+
+
+@dataclass(frozen=True)
+class SwapReading:
+    """The whole system's swap at one moment."""
+
+    used_bytes: int  #: swap in use (``psutil.swap_memory().used``: ``sysctl vm.swapusage`` on macOS)
+    swapped_out_bytes: float  #: bytes swapped out since boot; NaN where no counter is known
+    source: str  #: where ``swapped_out_bytes`` comes from
+
+
+def parse_vm_stat(text: str) -> dict[str, int]:
+    """``vm_stat``'s counters by name (in pages), and ``page_size`` in bytes from its header line."""
+    counters = {name: int(value) for name, value in re.findall(r'^"?([^":\n]+?)"?:\s+(\d+)\.?\s*$', text, re.M)}
+    size = re.search(r"page size of (\d+) bytes", text)
+    if size:
+        counters["page_size"] = int(size.group(1))
+    return counters
+
+
+def _vm_stat_text() -> str:
+    return subprocess.run(["vm_stat"], capture_output=True, text=True, timeout=10).stdout
+
+
+def swap_reading() -> SwapReading:
+    """Swap in use and swapped out since boot, each read where it means swap.
+
+    Linux: psutil's ``sout`` (``pswpout`` of ``/proc/vmstat``). macOS: ``vm_stat``'s ``Swapouts`` times its page
+    size, because psutil's ``sout`` there is page-outs. Elsewhere the swapped-out figure is NaN.
+    """
+    swap = psutil.swap_memory()
+    if psutil.MACOS:
+        counters = parse_vm_stat(_vm_stat_text())
+        if "Swapouts" in counters and "page_size" in counters:
+            return SwapReading(swap.used, float(counters["Swapouts"] * counters["page_size"]), "vm_stat Swapouts")
+        return SwapReading(swap.used, math.nan, "vm_stat printed no Swapouts")
+    if psutil.LINUX:
+        return SwapReading(swap.used, float(swap.sout), "psutil.swap_memory().sout")
+    return SwapReading(swap.used, math.nan, "no swap-out counter known on this system")

@@ -5,7 +5,8 @@ The modules read as the pipeline:
 - :mod:`~mpsbook.bench.cases` — what is measured: sweeps and cases, each with its FLOP or byte count;
 - :mod:`~mpsbook.bench.harness` — how: warm-up, device-synchronised blocks of calls, spread-driven sampling;
 - :mod:`~mpsbook.bench.machine` — on what: the machine's slug and provenance, and the flags of an unfair run;
-- :mod:`~mpsbook.bench.results` — the results file: schema (versioned, documented there), writing, reading;
+- :mod:`~mpsbook.bench.results` — the results file: schema (versioned, documented there), writing, reading, and
+  all records as one table;
 - :mod:`~mpsbook.bench.peaks` — published peaks to compare with, each with its source;
 - :mod:`~mpsbook.bench.check` — the harness checked against a bare event-timed loop;
 - :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``.
@@ -25,6 +26,7 @@ from mpsbook.bench.cases import (
     build_cases,
     devbench_sizes,
     epoch_seconds,
+    epoch_steps,
     model_flop,
 )
 from mpsbook.bench.check import bare_loop_seconds, check_matmul
@@ -32,11 +34,19 @@ from mpsbook.bench.cli import main
 from mpsbook.bench.harness import measure, run_case, run_suite
 from mpsbook.bench.machine import describe_device, machine_slug, provenance, run_flags, slug_for
 from mpsbook.bench.peaks import peak_for, published_peaks
-from mpsbook.bench.results import SCHEMA_VERSION, load_results, upgrade, validate_results, write_results
+from mpsbook.bench.results import (
+    SCHEMA_VERSION,
+    load_results,
+    records_frame,
+    upgrade,
+    validate_results,
+    write_results,
+)
 
 __all__ = [
     "BENCHMARKS", "DTYPES", "INFERENCE", "MODES", "SCHEMA_VERSION", "SWEEPS", "TRAINING", "Case", "Sweep",
     "bare_loop_seconds", "build_cases", "check_matmul", "describe_device", "devbench_sizes", "epoch_seconds",
-    "load_results", "machine_slug", "main", "measure", "model_flop", "peak_for", "provenance", "published_peaks",
-    "run_case", "run_flags", "run_suite", "slug_for", "upgrade", "validate_results", "write_results",
+    "epoch_steps", "load_results", "machine_slug", "main", "measure", "model_flop", "peak_for", "provenance",
+    "published_peaks", "records_frame", "run_case", "run_flags", "run_suite", "slug_for", "upgrade",
+    "validate_results", "write_results",
 ]

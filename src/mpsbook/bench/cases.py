@@ -22,7 +22,8 @@ Data never comes from disk or the network: every input is random, so the figures
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+import numbers
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -352,7 +353,11 @@ def _training_case(benchmark: str, batch: int, dtype: str, mode: str) -> Case:
 
         return step
 
+    # float16 autocast without torch.amp.GradScaler: the step leaves out the scaler's work (scaling the loss,
+    # unscaling and checking the gradients), which real float16 training adds.
     precision = "float32" if dtype == "float32" else f"autocast to {dtype}"
+    if dtype == "float16":
+        precision += ", no GradScaler"
     return Case(
         benchmark, build, dtype=dtype, batch=batch, mode=mode, shape=f"{_SHAPES[benchmark](batch)}, {precision}",
         extra={"epoch_items": TRAIN_IMAGES[benchmark][2]} if benchmark in TRAIN_IMAGES else {},
@@ -428,13 +433,25 @@ def build_cases(sweep: Sweep, device: torch.device, only: Iterable[str] | None =
     return cases
 
 
-def epoch_seconds(record: dict[str, object]) -> float | None:
+def epoch_steps(record: Mapping[str, object]) -> int | None:
+    """Optimizer steps in one epoch of the data set whose shapes a training case copies: ⌈images / batch⌉.
+
+    ``None`` for a record that is not a training case of such a data set (no ``epoch_items``, or a missing value).
+    """
+    items, batch = record.get("epoch_items"), record.get("batch")
+    if not all(isinstance(x, numbers.Real) and x == x and x > 0 for x in (items, batch)):  # x == x: not NaN
+        return None
+    return math.ceil(int(items) / int(batch))  # type: ignore[arg-type]
+
+
+def epoch_seconds(record: Mapping[str, object]) -> float | None:
     """Seconds for one epoch of the data set whose shapes a training case copies: steps × median step time.
 
     Computed, not measured end to end: it leaves out data loading and augmentation, which mac-ml-speed-test's
-    figure includes, so it is a lower bound on that figure's workload.
+    figure includes, so it is a lower bound on that figure's workload. Multiply :func:`epoch_steps` by ``iqr_s``
+    for the spread in the same unit.
     """
-    items, batch, median = record.get("epoch_items"), record.get("batch"), record.get("median_s")
-    if not (items and batch and median):
+    steps, median = epoch_steps(record), record.get("median_s")
+    if steps is None or not (isinstance(median, numbers.Real) and median == median and median > 0):
         return None
-    return math.ceil(int(items) / int(batch)) * float(median)  # type: ignore[arg-type]
+    return steps * float(median)

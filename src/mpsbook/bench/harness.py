@@ -24,7 +24,7 @@ from mpsbook.bench.cases import (
     build_cases,
     first_line,
 )
-from mpsbook.bench.machine import load_average, provenance, run_flags, slug_for
+from mpsbook.bench.machine import load_average, mac_power_state, provenance, run_flags, slug_for
 from mpsbook.bench.results import RECORD_KEYS, SCHEMA, SCHEMA_VERSION
 from mpsbook.device import synchronize
 
@@ -184,6 +184,7 @@ def run_suite(
             bar.set_postfix_str(case.label(), refresh=True)
         results.append(run_case(case, device, sweep))
     prov["host"]["load_average_1min_end"] = load_average()  # type: ignore[index]
+    prov["host"]["mac_power_end"] = mac_power_state()  # type: ignore[index]  # a Mac may throttle during the run
     prov["flags"] = run_flags(prov)
     return {
         "schema": SCHEMA,

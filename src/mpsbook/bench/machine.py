@@ -1,9 +1,11 @@
 """Which machine ran a benchmark: its slug (the results file's name) and the provenance stored in the file.
 
 Besides names, core counts, memory and versions, the provenance records what makes a run comparable or not: the
-load average at the start and the end, the threads torch used against the cores the machine has, and on a Mac
-its thermal state, power source and Low Power Mode (from ``pmset``). :func:`run_flags` turns those into the
-warnings the benchmark chapter shows beside a run (and keeps such runs out of its crossover and peak conclusions).
+load average at the start and the end, the threads torch used against the cores the machine has, the float32
+precision switches (on NVIDIA GPUs cuDNN may run float32 convolutions in TF32 by default), and on a Mac what
+``pmset`` reports at the start and the end of the run (its CPU speed limit, power source and Low Power Mode).
+:func:`run_flags` turns those into the warnings the benchmark chapter shows beside a run (and keeps such runs out
+of its crossover and peak conclusions).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import platform
 import re
 import subprocess
 import sys
+import warnings
 
 import torch
 
@@ -84,6 +87,34 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
+def precision_settings() -> dict[str, object]:
+    """The switches that decide what "float32" means on an NVIDIA GPU, read from the running torch.
+
+    ``float32_matmul_precision`` ("highest": cuBLAS float32 products without TF32), ``cuda_matmul_allow_tf32``,
+    ``cudnn_allow_tf32`` (True by default: cuDNN may run float32 convolutions and RNNs on TF32 tensor cores) and,
+    where this torch has them (the ``fp32_precision`` API), ``cudnn_conv_fp32_precision`` and
+    ``cudnn_rnn_fp32_precision`` ("tf32" by default). ``None`` where this torch lacks a switch. They are global
+    settings: they read the same without a GPU, and they change nothing on ``mps`` or ``cpu``.
+    """
+
+    def read(get: object) -> object:
+        try:
+            with warnings.catch_warnings():  # some releases warn about the legacy allow_tf32 switches
+                warnings.simplefilter("ignore")
+                return get()  # type: ignore[operator]
+        except (AttributeError, RuntimeError):
+            return None
+
+    cudnn = torch.backends.cudnn
+    return {
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "cuda_matmul_allow_tf32": read(lambda: bool(torch.backends.cuda.matmul.allow_tf32)),
+        "cudnn_allow_tf32": read(lambda: bool(cudnn.allow_tf32)),
+        "cudnn_conv_fp32_precision": read(lambda: str(cudnn.conv.fp32_precision)),
+        "cudnn_rnn_fp32_precision": read(lambda: str(cudnn.rnn.fp32_precision)),
+    }
+
+
 def describe_device(device: torch.device) -> dict[str, object]:
     """Name, core count and memory of ``device``, each with the API that reported it."""
     if device.type == "cuda":
@@ -140,7 +171,7 @@ def provenance(device: torch.device) -> dict[str, object]:
             "torch": torch.__version__,
             "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
-            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            **precision_settings(),
             **_versions(),
         },
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -165,11 +196,12 @@ def _pmset(*args: str) -> str | None:
 
 
 def mac_power_state() -> dict[str, object] | None:
-    """On a Mac: thermal warning level, power source and Low Power Mode, as ``pmset`` reports them.
+    """On a Mac: the CPU speed limit, power source and Low Power Mode, as ``pmset`` reports them at this moment.
 
-    ``pmset -g therm`` prints a CPU power limit ("CPU_Speed_Limit") when the Mac throttles; ``pmset -g batt``
-    names the power source ("Now drawing from 'AC Power'"); ``pmset -g`` lists ``lowpowermode 1`` when Low Power
-    Mode is on. Elsewhere ``None``.
+    ``pmset -g therm`` prints ``CPU_Speed_Limit`` (a percentage below 100 when macOS limits the *CPU* for thermal
+    or power reasons; it says nothing direct about the GPU); ``pmset -g batt`` names the power source ("Now drawing
+    from 'AC Power'"); ``pmset -g`` lists ``lowpowermode 1`` when Low Power Mode is on. Elsewhere ``None``. A run
+    reads it at its start and again at its end (``host.mac_power`` and ``host.mac_power_end``).
     """
     therm, batt, settings = _pmset("therm"), _pmset("batt"), _pmset()
     if therm is None and batt is None and settings is None:
@@ -185,11 +217,29 @@ def mac_power_state() -> dict[str, object] | None:
     }
 
 
+def _mac_flags(start: object, end: object) -> list[str]:
+    """Flags from the two ``pmset`` readings of a run (either may be ``None``), each saying when it was seen."""
+    seen: dict[str, list[str]] = {}  # flag -> ["at the start", "at the end"]
+    for when, mac in (("at the start", start), ("at the end", end)):
+        mac = mac if isinstance(mac, dict) else {}
+        found = []
+        if mac.get("cpu_speed_limit_percent") not in (None, 100):
+            found.append(f"pmset reported a CPU speed limit of {mac['cpu_speed_limit_percent']} %")
+        if mac.get("power_source") not in (None, "AC Power"):
+            found.append(f"on {mac['power_source']}")
+        if mac.get("low_power_mode"):
+            found.append("Low Power Mode on")
+        for flag in found:
+            seen.setdefault(flag, []).append(when)
+    return [f"{flag} ({' and '.join(whens)} of the run)" for flag, whens in seen.items()]
+
+
 def run_flags(prov: dict[str, object]) -> list[str]:
     """Why a run's figures may understate the machine: an empty list for a clean run.
 
-    A load average above the cores, fewer torch threads than physical cores (on the CPU), a Mac throttled, on
-    battery or in Low Power Mode. Works on files written before these fields existed (they give no flag).
+    A load average above the cores, fewer torch threads than physical cores (on the CPU), and on a Mac a CPU speed
+    limit, battery power or Low Power Mode in ``pmset``'s reading at the start *or* the end of the run. Works on
+    files written before these fields existed (they give no flag).
     """
     host = prov.get("host", {}) if isinstance(prov, dict) else {}
     device = prov.get("device", {}) if isinstance(prov, dict) else {}
@@ -203,11 +253,5 @@ def run_flags(prov: dict[str, object]) -> list[str]:
     threads = host.get("torch_threads")
     if device.get("type") == "cpu" and physical and threads and threads < physical:
         flags.append(f"torch used {threads} thread(s) on {physical} physical cores")
-    mac = host.get("mac_power") or {}
-    if mac.get("cpu_speed_limit_percent") not in (None, 100):
-        flags.append(f"thermal limit: CPU speed limited to {mac['cpu_speed_limit_percent']} %")
-    if mac.get("power_source") not in (None, "AC Power"):
-        flags.append(f"on {mac['power_source']}")
-    if mac.get("low_power_mode"):
-        flags.append("Low Power Mode on")
+    flags += _mac_flags(host.get("mac_power"), host.get("mac_power_end"))
     return flags

@@ -8,8 +8,10 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
     sweep           the Sweep that ran (sizes, batches, dtypes, timing budget) and the model shapes
     provenance      device {type, name, cores, cores_unit, memory_bytes, memory_source, ...}
                     host {cpu, logical_cores, physical_cores, torch_threads, memory_bytes, os, machine,
-                          load_average_1min, load_average_1min_end, mac_power}
-                    software {python, torch, cuda, cudnn, float32_matmul_precision, torchvision, transformers, numpy}
+                          load_average_1min, load_average_1min_end, mac_power, mac_power_end}
+                    software {python, torch, cuda, cudnn, float32_matmul_precision, cuda_matmul_allow_tf32,
+                              cudnn_allow_tf32, cudnn_conv_fp32_precision, cudnn_rnn_fp32_precision,
+                              torchvision, transformers, numpy}
                     date_utc, flags (why the run may understate the machine; empty when clean)
     results         one record per case, keys RECORD_KEYS (None where a figure does not apply):
                     benchmark, dtype, size, batch, shape, mode ("eager" | "compile"), status ("ok" | "skipped" |
@@ -20,20 +22,28 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
     cpu_baseline    (accelerator files) the slug of the CPU file the same run wrote
 
 Version 1 files (written before 2026-12) lack ``mode``, ``compile_s`` and ``provenance.flags``; :func:`load_results`
-reads them as eager cases with no flags, so older machines stay in the plots.
+reads them as eager cases with no flags, so older machines stay in the plots. Provenance fields added later without a
+version bump, because nothing reads them as required (``host.mac_power_end``; ``software.cuda_matmul_allow_tf32``,
+``cudnn_allow_tf32``, ``cudnn_conv_fp32_precision``, ``cudnn_rnn_fp32_precision``), are simply absent from older
+files: "not recorded", not "off".
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mpsbook.bench.cases import BENCHMARKS, MODES
 from mpsbook.bench.machine import run_flags
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SCHEMA = "mpsbook-bench"
-#: Bumped whenever a field changes meaning or is added; older versions are upgraded on reading.
+#: Bumped whenever a field changes meaning or a required field is added; older versions are upgraded on reading.
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
@@ -132,3 +142,30 @@ def load_results(directory: Path | str) -> dict[str, dict[str, object]]:
             raise ValueError(f"{path.name}: {problems[0]}")
         docs[str(doc["machine"])] = doc
     return docs
+
+
+#: Columns of :func:`records_frame` before the record's own keys.
+RUN_COLUMNS = ("machine", "device", "device_name", "flags", "flagged")
+
+
+def records_frame(docs: Mapping[str, dict[str, object]]) -> pd.DataFrame:
+    """Every record of every results document (as :func:`load_results` returns them) in one table.
+
+    One row per record: the run's ``machine`` slug, ``device`` type, ``device_name``, its ``flags`` joined by "; "
+    and ``flagged`` (any flag), then :data:`RECORD_KEYS` and ``epoch_items`` (training cases; empty elsewhere).
+    Whole-number columns that can be empty (size, batch, samples, calls per sample, epoch items) are ``Int64``.
+    """
+    import pandas as pd  # imported here: reading and writing results files does not need pandas
+
+    rows = []
+    for slug, doc in docs.items():
+        prov = doc["provenance"]
+        flags = list(prov.get("flags") or [])  # type: ignore[union-attr]
+        run = {
+            "machine": slug, "device": prov["device"]["type"], "device_name": prov["device"]["name"],  # type: ignore[index]
+            "flags": "; ".join(flags), "flagged": bool(flags),
+        }
+        for rec in doc["results"]:  # type: ignore[union-attr]
+            rows.append({**run, **{key: rec.get(key) for key in (*RECORD_KEYS, "epoch_items")}})
+    frame = pd.DataFrame(rows, columns=[*RUN_COLUMNS, *RECORD_KEYS, "epoch_items"])
+    return frame.astype({key: "Int64" for key in ("size", "batch", "samples", "calls_per_sample", "epoch_items")})
