@@ -62,8 +62,9 @@ def markup_problems(msgid: str, msgstr: str) -> list[str]:
     for target in LINK_TARGET.findall(msgid):
         if f"]({target})" not in msgstr:
             problems.append(f"link target ({target}) missing")
-    for math in MATH.findall(plain_id):
-        if math not in plain_str:
+    no_code_id, no_code_str = CODE.sub("", plain_id), CODE.sub("", plain_str)  # `$GITHUB_ENV` is no math
+    for math in MATH.findall(no_code_id):
+        if math not in no_code_str:
             problems.append(f"math {math} missing")
     numbered = NUMBERED.match(msgid)
     if numbered and not msgstr.startswith(f"{numbered.group(1)}\\. "):
