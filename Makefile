@@ -49,8 +49,9 @@ test: setup ## Unit tests, notebook rules, ruff, and nbval re-validation of book
 under-load: setup ## Re-validate every chapter 3 times while every core is kept busy (minutes; not in make test)
 	$(PY) tools/under_load.py
 
-mac: setup ## On an Apple Silicon Mac: every chapter on mps, re-validate, benchmark, summarise what changed
-	$(PY) tools/on_a_mac.py
+MAC_ARGS ?=
+mac: setup ## On an Apple Silicon Mac: every chapter on mps, re-validate, benchmark, summarise what changed (MAC_ARGS=--summary-file PATH)
+	$(PY) tools/on_a_mac.py $(MAC_ARGS)
 
 BENCH_ARGS ?=
 bench: env ## Benchmarks on DEVICE (default auto) and on the CPU into results/<machine>.json (BENCH_ARGS=--quick)

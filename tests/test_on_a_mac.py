@@ -36,6 +36,27 @@ def test_the_summary_of_an_unchanged_book_names_every_chapter_and_the_next_steps
     assert "git push" in text and "pull request" in text
 
 
+def test_the_summary_file_holds_the_table_alone(tmp_path):
+    path = tmp_path / "summary.md"
+    on_a_mac.write_summary(path)
+    text = path.read_text()
+    assert text.startswith("```\n") and text.endswith("\n```\n")
+    assert "compared outputs changed" in text and "results files written or changed" in text
+    assert "git " not in text and "To publish" not in text
+    for name in (p.name for p in (ROOT / "book").glob("*.ipynb")):
+        assert name in text
+
+
+def test_the_summary_file_option_is_parsed(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(on_a_mac, "_run", lambda step, command: calls.append(step))
+    monkeypatch.setattr(on_a_mac, "summarise", lambda advice=True, **where: "table" if not advice else "table+git")
+    path = tmp_path / "summary.md"
+    assert on_a_mac.main(["--device", "cpu", "--skip-bench", "--summary-file", str(path)]) == 0
+    assert calls == ["execute every chapter", "re-validate"]
+    assert path.read_text() == "```\ntable\n```\n"
+
+
 @pytest.mark.skipif(platform.system() == "Darwin", reason="on a Mac mps is the point")
 def test_mps_off_a_mac_is_refused_with_one_sentence(capsys):
     with pytest.raises(SystemExit) as stop:

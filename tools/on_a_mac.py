@@ -4,9 +4,12 @@
     python tools/on_a_mac.py --device cpu     # the same steps on another device (to try the command anywhere)
 
 Steps: (1) every chapter executed into book/ with ``device=mps`` (tools/execute.py); (2) nbval re-validates the new
-copies, as `make test` would; (3) ``make bench`` writes results/<this Mac>.json; (4) a summary of what changed
-against the last commit: which chapters' outputs differ, how many compared outputs changed, the results files
-written, and the git commands that turn it into a pull request. A step that fails stops the run and says which.
+copies, as `make test` would; (3) ``python -m mpsbook.bench`` writes results/<this Mac>.json; (4) a summary of
+what changed against the last commit: which chapters' outputs differ, how many compared outputs changed, the
+results files written, and the git commands that turn it into a pull request.
+A step that fails stops the run and says which.
+``--summary-file PATH`` also writes the summary's table alone (no git commands), as Markdown, to PATH: the Mac
+workflow makes it the pull request's text.
 """
 
 from __future__ import annotations
@@ -62,8 +65,11 @@ def committed(path: Path) -> nbformat.NotebookNode | None:
     return nbformat.reads(shown.stdout, as_version=4) if shown.returncode == 0 else None
 
 
-def summarise(book: Path = ROOT / "book", results: Path = ROOT / "results") -> str:
-    """What the run changed against the last commit, as lines a person reads before opening a pull request."""
+def summarise(book: Path = ROOT / "book", results: Path = ROOT / "results", advice: bool = True) -> str:
+    """What the run changed against the last commit, as lines a person reads before opening a pull request.
+
+    ``advice=False`` leaves out the closing lines (what to read first, the git commands): the table alone.
+    """
     lines = ["chapter                          compared outputs changed   measurements changed"]
     for path in sorted(book.glob("*.ipynb")):
         before, after = committed(path), nbformat.read(path, as_version=4)
@@ -78,6 +84,8 @@ def summarise(book: Path = ROOT / "book", results: Path = ROOT / "results") -> s
     ).stdout.split("\n")
     written = [line[3:] for line in status if line.strip()]
     lines.append("results files written or changed: " + (", ".join(written) if written else "none"))
+    if not advice:
+        return "\n".join(lines)
     lines.append("")
     lines.append("A compared output that changed is what nbval checks: read `git diff book/` for those first.")
     lines.append("To publish this Mac's outputs:")
@@ -85,6 +93,11 @@ def summarise(book: Path = ROOT / "book", results: Path = ROOT / "results") -> s
     lines.append("  git add book/*.ipynb results/*.json && git commit -m 'Outputs and benchmarks from <your Mac>'")
     lines.append("  git push -u origin outputs-from-my-mac   # then open a pull request (e.g. gh pr create --fill)")
     return "\n".join(lines)
+
+
+def write_summary(path: Path, **where: Path) -> None:
+    """The summary's table alone, in a Markdown code block (its columns are aligned with spaces), to ``path``."""
+    path.write_text("```\n" + summarise(advice=False, **where) + "\n```\n")
 
 
 def _run(step: str, command: list[str]) -> None:
@@ -97,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="mps", help="mps (default), or cuda/cpu to try the command elsewhere")
     parser.add_argument("--skip-bench", action="store_true", help="leave results/ alone")
+    parser.add_argument("--summary-file", type=Path, metavar="PATH",
+                        help="also write the summary's table alone, as Markdown (a pull request's text), to PATH")
     args = parser.parse_args(argv)
     if args.device not in ("mps", "cuda", "cpu"):
         parser.error(f"--device must be mps, cuda or cpu, not {args.device!r}")
@@ -113,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_bench:
         _run("benchmark", [py, "-m", "mpsbook.bench", "--device", args.device, "--out", "results"])
     print("\n" + summarise())
+    if args.summary_file is not None:
+        write_summary(args.summary_file)
     return 0
 
 
