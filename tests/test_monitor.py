@@ -137,13 +137,6 @@ def test_cpu_percent_over_a_window_is_exact_on_a_known_record():
     assert cpu_percent_over(frame, 0.1).iloc[1:].round(6).tolist() == [100.0, 0.0, 100.0, 200.0]
 
 
-@pytest.mark.parametrize("window", [0, -0.5, float("inf"), "1"])
-def test_cpu_percent_over_rejects_a_bad_window(window):
-    frame = pd.DataFrame({"time_s": [0.0], "cpu_seconds": [0.0]})
-    with pytest.raises(ValueError, match="window must be a positive number"):
-        cpu_percent_over(frame, window)
-
-
 def test_cpu_percent_by_window_counts_every_second_once():
     frame = pd.DataFrame({"time_s": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], "cpu_seconds": [0.0, 0.1, 0.1, 0.2, 0.4, 0.4]})
     windows = cpu_percent_by_window(frame, 0.2)
@@ -153,11 +146,12 @@ def test_cpu_percent_by_window_counts_every_second_once():
     assert cpu_percent_by_window(frame, 1.0).empty  # the record is shorter than one window
 
 
+@pytest.mark.parametrize("function", [cpu_percent_over, cpu_percent_by_window])
 @pytest.mark.parametrize("window", [0, -0.5, float("inf"), "1"])
-def test_cpu_percent_by_window_rejects_a_bad_window(window):
+def test_window_functions_reject_a_bad_window(function, window):
     frame = pd.DataFrame({"time_s": [0.0], "cpu_seconds": [0.0]})
     with pytest.raises(ValueError, match="window must be a positive number"):
-        cpu_percent_by_window(frame, window)
+        function(frame, window)
 
 
 def test_the_machine_counter_includes_this_process():

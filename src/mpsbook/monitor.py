@@ -193,6 +193,12 @@ class ResourceMonitor:
         return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def _check_window(window: float) -> None:
+    """Refuse a window that is not a positive, finite number of seconds (both window functions accept the same)."""
+    if not (isinstance(window, int | float) and window > 0 and math.isfinite(window)):
+        raise ValueError(f"window must be a positive number of seconds, got {window!r}.")
+
+
 def cpu_percent_over(frame: pd.DataFrame, window: float) -> pd.Series:
     """CPU % of the process over the ``window`` seconds that end at each sample (NaN until a window fits).
 
@@ -203,8 +209,7 @@ def cpu_percent_over(frame: pd.DataFrame, window: float) -> pd.Series:
     ``100 * (cpu_seconds[i] - cpu_seconds[j]) / (time_s[i] - time_s[j])`` with ``j`` the last sample at least
     ``window`` seconds before ``i``.
     """
-    if not (isinstance(window, int | float) and window > 0 and math.isfinite(window)):
-        raise ValueError(f"window must be a positive number of seconds, got {window!r}.")
+    _check_window(window)
     t = frame["time_s"].to_numpy(dtype=float)
     cpu = frame["cpu_seconds"].to_numpy(dtype=float)
     out = []
@@ -223,8 +228,7 @@ def cpu_percent_by_window(frame: pd.DataFrame, window: float, counter: str = "cp
     ``cpu_percent`` (100 = one core busy; the ``system_busy_seconds`` counter gives the whole machine in the
     same unit). A record shorter than one window gives no rows.
     """
-    if not (isinstance(window, int | float) and window > 0 and math.isfinite(window)):
-        raise ValueError(f"window must be a positive number of seconds, got {window!r}.")
+    _check_window(window)
     t = frame["time_s"].to_numpy(dtype=float)
     cpu = frame[counter].to_numpy(dtype=float)
     rows, j = [], 0
