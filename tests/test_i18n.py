@@ -139,8 +139,9 @@ def test_catalogs_match_a_fresh_extraction(fresh_extraction: Path) -> None:
         if not (CATALOGS / f"{pot.stem}.po").exists():
             stale.append(f"{pot.stem}: no catalog")
             continue
-        have = {m.id for m in catalog(pot.stem) if m.id and not m.fuzzy}
-        new, gone = wanted - {m.id for m in catalog(pot.stem) if m.id}, have - wanted
+        messages = [m for m in catalog(pot.stem) if m.id]  # read the catalog once
+        have = {m.id for m in messages if not m.fuzzy}
+        new, gone = wanted - {m.id for m in messages}, have - wanted
         if new or gone:
             stale.append(f"{pot.stem}: {len(new)} new, {len(gone)} no longer in the English (run make i18n)")
     assert not stale, "\n".join(stale)
