@@ -67,6 +67,8 @@ def test_linux_with_or_without_cuda_passes():
         ({"mps_built": False, "mps_available": False}, "built without MPS"),
         ({"mps_available": False, "mps_tensor": None}, "MPS is built but not available"),
         ({"mps_tensor": "RuntimeError: boom"}, "tensor round trip on it failed: RuntimeError: boom"),
+        ({"torch_version": None, "mps_built": False, "mps_available": False, "mps_tensor": None, "gpu": None,
+          "blas": None, "cpu": None}, "torch is not installed"),
     ],
 )
 def test_each_problem_is_named_once(changes, reason):
@@ -200,6 +202,34 @@ def test_gather_facts_describes_this_machine():
     assert facts.cpu is not None and facts.cpu.logical >= 1
 
 
+def test_gather_facts_without_torch_gives_a_verdict(monkeypatch):
+    monkeypatch.setattr(doctor, "torch", None)
+    facts = doctor.gather_facts()
+    assert facts.torch_version is None and not facts.mps_built and facts.cpu is None and facts.gpu is None
+    assert "  PyTorch : not installed" in render(facts, check(facts))
+    rosetta = replace(facts, system="Darwin", machine="x86_64", translated=True, os_version="15.5")
+    assert [p.split(":")[0] for p in verdict(rosetta)] == [
+        "torch is not installed in this Python",
+        "this Python is an x86_64 build running under Rosetta 2 on an Apple Silicon Mac",
+    ]
+
+
+def test_the_doctor_module_runs_where_torch_cannot_be_imported():
+    # Loaded by path, so mpsbook/__init__.py (whose helpers import torch) is not run; torch is made unimportable.
+    code = (
+        "import importlib.util, sys\n"
+        "sys.modules['torch'] = None\n"
+        f"spec = importlib.util.spec_from_file_location('doctor_alone', {doctor.__file__!r})\n"
+        "module = sys.modules['doctor_alone'] = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "sys.exit(module.run_doctor())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "  PyTorch : not installed" in done.stdout
+    assert "mpsbook doctor: torch is not installed in this Python" in done.stderr
+
+
 def test_run_doctor_exit_status_and_one_line_reason():
     out, err = io.StringIO(), io.StringIO()
     assert run_doctor(HEALTHY_MAC, out=out, err=err) == 0
@@ -231,6 +261,9 @@ def test_python_dash_m_mpsbook_doctor():
     assert done.returncode in (0, 1)
     assert done.stdout.startswith("mpsbook doctor")
     assert (done.returncode == 0) == done.stdout.strip().splitlines()[-1].startswith("No failures")
+    here = check(doctor.gather_facts())  # the same verdicts as the report this process would print
+    assert done.stdout.strip().splitlines()[-1] == summary(here)
+    assert (done.returncode == 0) == (not problems(here))
 
 
 def test_compatibility_versions_of_macos(monkeypatch):

@@ -16,7 +16,8 @@ it reads and what it cannot see. In short:
   no OS probe (in 2.14.1 ``MPSHooks::isOnMacOSorNewer`` returns true for 13.x and 14.0 without asking macOS);
 - torch built with MPS, MPS available in this process (with the GPU's name and core count), and a small tensor
   that survives a round trip on it;
-- Python and torch at least as new as the book needs;
+- Python and torch at least as new as the book needs; with no torch at all, that is the verdict (this module
+  imports torch only if it is there, for a doctor run from a clone where ``pip install`` failed);
 - one environment manager at a time, and a ``pip`` on ``PATH`` that installs into this Python.
 
 The guide's ``diagnose_mps_environment`` (its section 8.1) asks similar questions but crashes on
@@ -32,12 +33,13 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
-from mpsbook.device import MIN_TORCH, _torch_version
+try:
+    import torch
+except ImportError:  # the doctor still reports: "torch is not installed" is then its verdict
+    torch = None
 
 #: macOS that the MPS backend of the pinned torch (2.14.1) needs; PyPI's wheels need it from torch 2.12 on.
 MIN_MACOS = (14, 0)
@@ -169,7 +171,8 @@ def build_setting(name: str, config: str | None = None) -> str | None:
     torch has no ``torch.version.blas``; its build configuration (``torch.__config__.show()``) lists the
     settings it was compiled with.
     """
-    config = torch.__config__.show() if config is None else config
+    if config is None:
+        config = torch.__config__.show() if torch is not None else ""
     match = re.search(rf"\b{re.escape(name)}=([^,\s]*)", config)
     return match.group(1) if match and match.group(1) else None
 
@@ -237,13 +240,17 @@ def pip_elsewhere() -> str | None:
     return f"pip {match[1]} of a Python {match[3]}"
 
 
+def _mps_usable() -> bool:
+    return torch is not None and torch.backends.mps.is_built() and torch.backends.mps.is_available()
+
+
 def mps_gpu() -> str | None:
     """The GPU that MPS found, e.g. ``"Apple M1 Pro, 16 GPU cores"``; ``None`` without MPS.
 
     ``torch.backends.mps.get_name()`` is Metal's device name and ``get_core_count()`` the ``gpu-core-count``
     that macOS reports (pytorch/pytorch#160414); builds without MPS do not have them.
     """
-    if not (torch.backends.mps.is_built() and torch.backends.mps.is_available()):
+    if not _mps_usable():
         return None
     try:
         return f"{torch.backends.mps.get_name()}, {torch.backends.mps.get_core_count()} GPU cores"
@@ -253,7 +260,7 @@ def mps_gpu() -> str | None:
 
 def mps_round_trip() -> str | None:
     """``"ok"`` when a small tensor survives a round trip on ``mps``, else the error; ``None`` without MPS."""
-    if not (torch.backends.mps.is_built() and torch.backends.mps.is_available()):
+    if not _mps_usable():
         return None
     try:
         doubled = (torch.arange(4, dtype=torch.float32, device="mps") * 2).cpu().tolist()
@@ -271,7 +278,7 @@ class Facts:
     translated: bool | None  # under Rosetta 2 (macOS only)
     os_version: str  # "14.5" on macOS (macos_version()), the kernel release elsewhere
     python_version: str
-    torch_version: str
+    torch_version: str | None  # None: torch is not installed in this Python
     mps_built: bool
     mps_available: bool
     cuda_version: str | None  # torch.version.cuda: None for a build without CUDA
@@ -286,25 +293,36 @@ class Facts:
 
 
 def gather_facts() -> Facts:
-    """Read :class:`Facts` from this process, this OS and the installed torch."""
+    """Read :class:`Facts` from this process, this OS and the installed torch (if any)."""
     system = platform.system()
-    return Facts(
+    facts = Facts(
         system=system,
         machine=platform.machine(),
         translated=is_translated(),
         os_version=macos_version() if system == "Darwin" else platform.release(),
         python_version=platform.python_version(),
+        torch_version=None,
+        mps_built=False,
+        mps_available=False,
+        cuda_version=None,
+        cuda_available=False,
+        blas=None,
+        conda_prefix=os.environ.get("CONDA_PREFIX"),
+        in_venv=sys.prefix != sys.base_prefix,
+        pip_elsewhere=pip_elsewhere(),
+    )
+    if torch is None:
+        return facts
+    return replace(
+        facts,
         torch_version=torch.__version__,
         mps_built=torch.backends.mps.is_built(),
         mps_available=torch.backends.mps.is_available(),
         cuda_version=torch.version.cuda,
         cuda_available=torch.cuda.is_available(),
         blas=build_setting("BLAS_INFO"),
-        conda_prefix=os.environ.get("CONDA_PREFIX"),
-        in_venv=sys.prefix != sys.base_prefix,
         cpu=cpu_layout(),
         mps_tensor=mps_round_trip(),
-        pip_elsewhere=pip_elsewhere(),
         gpu=mps_gpu(),
     )
 
@@ -359,13 +377,19 @@ def check(facts: Facts) -> list[Finding]:
     else:
         ok(f"Python {facts.python_version}")
 
-    if _torch_version(facts.torch_version) < MIN_TORCH:
-        fail(
-            f"torch {facts.torch_version} is older than {_dotted(MIN_TORCH)}, which the book needs: "
-            "pip install -r requirements.txt"
-        )
+    if facts.torch_version is None:
+        fail("torch is not installed in this Python: install the book's stack into a native Python 3.11 or newer "
+             "(python -m pip install -r requirements.txt -e .)")
     else:
-        ok(f"torch {facts.torch_version} (BLAS: {facts.blas or 'not stated in its build settings'})")
+        from mpsbook.device import MIN_TORCH, _torch_version  # device imports torch: only where a version was read
+
+        if _torch_version(facts.torch_version) < MIN_TORCH:
+            fail(
+                f"torch {facts.torch_version} is older than {_dotted(MIN_TORCH)}, which the book needs: "
+                "pip install -r requirements.txt"
+            )
+        else:
+            ok(f"torch {facts.torch_version} (BLAS: {facts.blas or 'not stated in its build settings'})")
 
     if facts.system == "Darwin":
         if facts.translated:
@@ -379,7 +403,7 @@ def check(facts: Facts) -> list[Finding]:
                  "pinned environment needs Apple Silicon")
         else:
             ok("native arm64 Python")
-        native = facts.machine == "arm64" and not facts.translated
+        judge_mps = facts.torch_version is not None and facts.machine == "arm64" and not facts.translated
         compat = _version_tuple(facts.os_version) == (10, 16)  # a compatibility version: macOS 11 or newer
         old_os = not compat and _version_tuple(facts.os_version) < MIN_MACOS
         if compat:
@@ -392,25 +416,26 @@ def check(facts: Facts) -> list[Finding]:
                 f"macOS {facts.os_version} is older than {_dotted(MIN_MACOS)}, which MPS needs in current torch "
                 "(and PyPI's current torch wheels install only on macOS 14 or newer)"
             )
-        # The MPS verdicts below only make sense once the architecture and the OS are right.
-        if native and not facts.mps_built:
+        # The MPS verdicts below only make sense once torch, the architecture and the OS are right.
+        if judge_mps and not facts.mps_built:
             fail(
                 "this torch was built without MPS (torch.backends.mps.is_built() is False): "
                 "install the arm64 wheel from PyPI or the conda-forge build"
             )
-        elif native and not old_os and not facts.mps_available:
+        elif judge_mps and not old_os and not facts.mps_available:
             fail(
                 "MPS is built but not available: macOS is new enough, so this process cannot reach a Metal "
                 "GPU (a virtual machine or a sandbox can hide it)"
             )
-        elif native and not old_os and facts.mps_tensor not in (None, "ok"):
+        elif judge_mps and not old_os and facts.mps_tensor not in (None, "ok"):
             fail(f"MPS is available but a tensor round trip on it failed: {facts.mps_tensor}")
-        elif native and not old_os:
+        elif judge_mps and not old_os:
             ok(f"MPS available on macOS {facts.os_version}" + (", a tensor round trip works"
                                                               if facts.mps_tensor == "ok" else ""))
     else:
         accelerator = f"cuda (CUDA {facts.cuda_version})" if facts.cuda_available else "none: tensors run on the CPU"
-        ok(f"not macOS ({facts.system} {facts.machine}): the MPS checks do not apply; accelerator: {accelerator}")
+        ok(f"not macOS ({facts.system} {facts.machine}): the MPS checks do not apply"
+           + (f"; accelerator: {accelerator}" if facts.torch_version else ""))
 
     if facts.cpu is not None:
         found.append(_thread_finding(facts.cpu))
@@ -465,7 +490,8 @@ def render(facts: Facts, findings: list[Finding]) -> str:
         f"  Python  : {facts.python_version} ({arch})",
         f"  OS      : {facts.system} {facts.os_version}",
         f"  PyTorch : {facts.torch_version}; MPS built {facts.mps_built}, available {facts.mps_available}; "
-        f"CUDA {facts.cuda_version or 'not built'}, available {facts.cuda_available}",
+        f"CUDA {facts.cuda_version or 'not built'}, available {facts.cuda_available}"
+        if facts.torch_version else "  PyTorch : not installed",
         f"  CPU     : {_cpu_line(facts.cpu)}",
     ]
     if facts.gpu:
