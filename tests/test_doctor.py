@@ -60,6 +60,8 @@ def test_linux_with_or_without_cuda_passes():
     [
         ({"torch_version": "2.5.1"}, "torch 2.5.1 is older than 2.11"),
         ({"python_version": "3.10.14"}, "Python 3.10.14 is older than 3.11"),
+        ({"python_version": "3.9.6", "torch_version": "2.11.0"}, "Python 3.9.6 is older than 3.11"),
+        ({"python_version": "3.15.0"}, "Python 3.15.0 is newer than 3.14, the newest that the pinned torch 2.14.1"),
         ({"machine": "x86_64", "translated": True, "mps_available": False}, "running under Rosetta 2"),
         ({"machine": "x86_64", "translated": True}, "running under Rosetta 2"),  # conda-forge osx-64: MPS can work
         ({"machine": "x86_64", "translated": False, "mps_available": False}, "x86_64 CPU"),
@@ -75,6 +77,18 @@ def test_each_problem_is_named_once(changes, reason):
     found = verdict(replace(HEALTHY_MAC, **changes))
     assert len(found) == 1, found
     assert reason in found[0]
+
+
+def test_python_3_14_is_a_warning_and_3_11_to_3_13_pass():
+    for version in ("3.11.14", "3.12.13", "3.13.9"):
+        assert verdict(replace(HEALTHY_MAC, python_version=version)) == []
+        assert warnings(replace(HEALTHY_MAC, python_version=version)) == []
+    newest = replace(HEALTHY_MAC, python_version="3.14.2")
+    assert verdict(newest) == []
+    assert warnings(newest) == [
+        "Python 3.14.2: torch 2.14.1 has wheels for it, but coremltools 9.0 (chapter 8) has none newer than 3.13; "
+        "Python 3.11 to 3.13 installs every pin"
+    ]
 
 
 def test_old_macos_is_not_blamed_on_a_sandbox():

@@ -16,7 +16,9 @@ it reads and what it cannot see. In short:
   no OS probe (in 2.14.1 ``MPSHooks::isOnMacOSorNewer`` returns true for 13.x and 14.0 without asking macOS);
 - torch built with MPS, MPS available in this process (with the GPU's name and core count), and a small tensor
   that survives a round trip on it;
-- Python and torch at least as new as the book needs; with no torch at all, that is the verdict (this module
+- a Python the book's pins install on: 3.11 to 3.13 pass; 3.14 warns (torch 2.14.1 has a cp314 wheel,
+  coremltools 9.0 has none); older or newer fails (PyPI has no torch 2.14.1 wheel for 3.15 or newer);
+- a torch at least as new as the book needs; with no torch at all, that is the verdict (this module
   imports torch only if it is there, for a doctor run from a clone where ``pip install`` failed);
 - one environment manager at a time, and a ``pip`` on ``PATH`` that installs into this Python.
 
@@ -45,6 +47,11 @@ except ImportError:  # the doctor still reports: "torch is not installed" is the
 MIN_MACOS = (14, 0)
 #: Python that the book's package needs (pyproject.toml: requires-python >= 3.11).
 MIN_PYTHON = (3, 11)
+#: Newest Python that the pinned torch 2.14.1 has wheels for on PyPI (cp310 to cp314): on a newer one,
+#: ``pip install -r requirements.txt`` stops with "No matching distribution found for torch==2.14.1".
+MAX_PYTHON = (3, 14)
+#: Newest Python that every pinned package has a wheel for: coremltools 9.0 (chapter 8) stops at cp313.
+MAX_PYTHON_ALL_WHEELS = (3, 13)
 #: Environment variables that replace torch's default number of CPU threads, in the order
 #: ``intraop_default_num_threads`` reads them (aten/src/ATen/ParallelCommon.cpp): the last one set wins.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -63,7 +70,8 @@ class Check:
 CHECKS = (
     Check(
         "Python version",
-        "`platform.python_version()` of the interpreter that runs the doctor; it must be 3.11 or newer",
+        "`platform.python_version()` of the interpreter that runs the doctor: 3.11 to 3.13 pass, 3.14 warns "
+        "(no coremltools 9.0 wheel), older or newer fails (no torch 2.14.1 wheel for 3.15 or newer)",
         "other Pythons on your PATH, or the one your editor or Jupyter kernel uses: run the doctor with that one",
     ),
     Check(
@@ -372,13 +380,25 @@ def check(facts: Facts) -> list[Finding]:
     def fail(message: str) -> None:
         found.append(Finding("fail", message))
 
-    if _version_tuple(facts.python_version) < MIN_PYTHON:
+    python = _version_tuple(facts.python_version)
+    if python < MIN_PYTHON:
         fail(f"Python {facts.python_version} is older than {_dotted(MIN_PYTHON)}, which the book needs")
+    elif python > MAX_PYTHON:
+        fail(
+            f"Python {facts.python_version} is newer than {_dotted(MAX_PYTHON)}, the newest that the pinned "
+            f"torch 2.14.1 has wheels for: use Python {_dotted(MIN_PYTHON)} to {_dotted(MAX_PYTHON_ALL_WHEELS)}"
+        )
+    elif python > MAX_PYTHON_ALL_WHEELS:
+        warn(
+            f"Python {facts.python_version}: torch 2.14.1 has wheels for it, but coremltools 9.0 (chapter 8) has none "
+            f"newer than {_dotted(MAX_PYTHON_ALL_WHEELS)}; Python {_dotted(MIN_PYTHON)} to "
+            f"{_dotted(MAX_PYTHON_ALL_WHEELS)} installs every pin"
+        )
     else:
         ok(f"Python {facts.python_version}")
 
     if facts.torch_version is None:
-        fail("torch is not installed in this Python: install the book's stack into a native Python 3.11 or newer "
+        fail("torch is not installed in this Python: install the book's stack into a native Python 3.11 to 3.13 "
              "(python -m pip install -r requirements.txt -e .)")
     else:
         from mpsbook.device import MIN_TORCH, _torch_version  # device imports torch: only where a version was read
