@@ -453,7 +453,8 @@ def test_phone_reaches_the_chapters(browser, server: str, artifacts: Path):
 # Japanese phrase typed into the search box finds the page that says it (the query is segmented like the index).
 
 JA_PAGE = "ja/book/01-unified-memory.html"  # the chapter on unified memory
-JA_PHRASE = "ユニファイドメモリとは"  # one unbroken run of Japanese: found only if the query is split into words
+# From the page title: one unbroken run of Japanese, found only if the query is split into words.
+JA_PHRASE = "シリコンとユニファイドメモリ"
 
 
 def test_language_link_goes_both_ways_to_the_same_section(desktop, server: str, artifacts: Path):
@@ -476,7 +477,9 @@ def test_language_link_goes_both_ways_to_the_same_section(desktop, server: str, 
     page.close()
 
 
-def test_japanese_search_finds_the_page(desktop, server: str):
+def test_japanese_search_finds_the_page(desktop, server: str, built_site: Path):
+    page_text = (built_site / JA_PAGE).read_text(encoding="utf-8")
+    assert JA_PHRASE in page_text, f"{JA_PHRASE} is no longer on {JA_PAGE}: pick a phrase the page says"
     page = desktop.new_page()
     page.goto(server + "ja/search.html?q=" + JA_PHRASE, wait_until="load")
     # Sphinx lists the hits one by one and stops its "searching" pulse when the last one is shown.

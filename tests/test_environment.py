@@ -4,19 +4,24 @@ import re
 from pathlib import Path
 
 import yaml
+from packaging.markers import Marker
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def pins(lines: list[str]) -> dict[str, str]:
+    """Package → "version" or "version; marker" (the marker as packaging normalises it), for every exact pin."""
     found = {}
     for line in lines:
         line = line.split("#", 1)[0].strip()
         if not line or line.startswith("-"):
             continue
-        match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)\s*==\s*([^\s;]+)", line)
+        match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)\s*==\s*([^\s;]+)\s*(?:;\s*(.+))?", line)
         assert match, f"not an exact pin: {line!r}"
-        found[match.group(1).lower().replace("_", "-")] = match.group(2)
+        version = match.group(2)
+        if match.group(3):
+            version += f"; {Marker(match.group(3))}"  # raises InvalidMarker for a marker pip would refuse
+        found[match.group(1).lower().replace("_", "-")] = version
     return found
 
 
@@ -25,6 +30,22 @@ def test_requirements_are_exact_pins():
     assert reqs["torch"] == "2.14.1"
     assert reqs["torchvision"] == "0.29.1"
     assert len(reqs) >= 15
+
+
+def test_core_ai_is_skipped_before_macos_26_only():
+    """coreai-core 1.0.0b3 has wheels for Linux x86_64 and macOS 26 (Darwin 25) or newer; older macOS skips both."""
+    reqs = pins((ROOT / "requirements.txt").read_text().splitlines())
+    for name in ("coreai-core", "coreai-torch"):
+        marker = Marker(reqs[name].split(";", 1)[1])
+        for system, release, install in [
+            ("darwin", "23.6.0", False),  # macOS 14
+            ("darwin", "24.6.0", False),  # macOS 15
+            ("darwin", "25.1.0", True),  # macOS 26
+            ("darwin", "26.0.0", True),  # macOS 27
+            ("darwin", "9.8.0", False),  # compared as versions, not as strings
+            ("linux", "6.8.0-45-generic", True),
+        ]:
+            assert marker.evaluate({"sys_platform": system, "platform_release": release}) is install, (name, release)
 
 
 def test_environment_yml_installs_the_same_set():
