@@ -305,6 +305,9 @@ def test_published_peaks_agree_with_chips_csv():
     assert peaks["Apple M1 Pro"]["float32_tflops"] is None  # Apple states no figure
     assert bench.peak_for("NVIDIA H100 80GB HBM3")["chip"] == "NVIDIA H100 SXM"
     assert bench.peak_for("NVIDIA H100 PCIe")["chip"] == "NVIDIA H100 PCIe"
+    assert bench.peak_for("NVIDIA H200")["chip"] == "NVIDIA H200 SXM"
+    assert bench.peak_for("NVIDIA H200 NVL") is None  # a lower-power board: not the SXM peaks
+    assert bench.peak_for("NVIDIA H100 NVL") is None
     assert bench.peak_for("Apple M1 Pro", gpu_cores=16)["chip"] == "Apple M1 Pro"  # not "Apple M1"
     assert bench.peak_for("AMD EPYC") is None
 

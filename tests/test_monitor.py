@@ -14,11 +14,14 @@ import torch
 from mpsbook import monitor as monitor_module
 from mpsbook.monitor import (
     COLUMNS,
+    DEVICE_SOURCES,
     ResourceMonitor,
     cpu_percent_by_window,
     cpu_percent_over,
     device_memory_reader,
+    device_peaks,
     parse_vm_stat,
+    reset_device_peaks,
     swap_reading,
     system_busy_seconds,
 )
@@ -53,7 +56,9 @@ def test_samples_cpu_rss_and_stops_cleanly():
     assert frame["time_s"].is_monotonic_increasing
     assert frame["cpu_seconds"].is_monotonic_increasing  # a counter: never goes back
     assert frame["cpu_seconds"].iloc[-1] > frame["cpu_seconds"].iloc[0]
-    assert frame["device_allocated_bytes"].isna().all()  # no device allocator on the cpu
+    device_columns = ["device_allocated_bytes", "device_reserved_bytes", "device_driver_bytes"]
+    assert frame[device_columns].isna().all().all()  # no device allocator on the cpu
+    assert math.isnan(monitor.peaks.allocated_bytes) and math.isnan(monitor.peaks.reserved_bytes)
 
 
 def test_interval_is_a_fixed_grid():
@@ -100,9 +105,60 @@ def test_bad_interval_is_one_clear_error(interval):
         ResourceMonitor("cpu", interval=interval)
 
 
-def test_unknown_device_type_is_rejected():
+@pytest.mark.parametrize("function", [device_memory_reader, reset_device_peaks, device_peaks])
+def test_unknown_device_type_is_rejected(function):
     with pytest.raises(ValueError, match="use mps, cuda or cpu"):
-        device_memory_reader("meta")
+        function("meta")
+
+
+class FakeAllocator:
+    """Stands in for torch.accelerator's memory calls and torch.mps's on a machine without mps."""
+
+    def __init__(self, works: bool = True) -> None:
+        self.works, self.resets = works, 0
+
+    def check(self) -> None:
+        if not self.works:  # what torch < 2.14 does on mps: its allocator is no DeviceAllocator
+            raise RuntimeError("Allocator for MPS is not a DeviceAllocator.")
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def figure(value: int):
+            def read(device=None, /) -> int:
+                self.check()
+                return value
+            return read
+
+        def reset(device=None, /) -> None:
+            self.check()
+            self.resets += 1
+
+        for name, value in {"memory_allocated": 1, "memory_reserved": 2, "max_memory_allocated": 10,
+                            "max_memory_reserved": 20}.items():
+            monkeypatch.setattr(torch.accelerator, name, figure(value))
+        monkeypatch.setattr(torch.accelerator, "reset_peak_memory_stats", reset)
+        monkeypatch.setattr(torch.mps, "driver_allocated_memory", lambda: 3)
+        monkeypatch.setattr(torch.mps, "current_allocated_memory", lambda: 4)
+
+
+def test_mps_reads_torch_accelerator_and_the_driver_figure(monkeypatch):
+    fake = FakeAllocator()
+    fake.install(monkeypatch)
+    assert device_memory_reader("mps")() == (1.0, 2.0, 3.0)
+    assert list(DEVICE_SOURCES["mps"]) == ["device_allocated_bytes", "device_reserved_bytes", "device_driver_bytes"]
+    with ResourceMonitor("mps", interval=0.01) as monitor:
+        assert fake.resets == 1  # the peaks are reset when the monitor starts ...
+        time.sleep(0.03)
+    frame = monitor.frame()
+    assert (frame["device_reserved_bytes"] == 2).all() and (frame["device_driver_bytes"] == 3).all()
+    assert (monitor.peaks.allocated_bytes, monitor.peaks.reserved_bytes) == (10.0, 20.0)  # ... and read at stop
+
+
+def test_mps_before_torch_2_14_falls_back_to_torch_mps(monkeypatch):
+    FakeAllocator(works=False).install(monkeypatch)
+    allocated, reserved, driver = device_memory_reader("mps")()
+    assert (allocated, driver) == (4.0, 3.0) and math.isnan(reserved)
+    reset_device_peaks("mps")  # nothing to reset, and no error
+    assert math.isnan(device_peaks("mps").allocated_bytes)
 
 
 @pytest.mark.parametrize(
@@ -118,6 +174,8 @@ def test_device_allocator_is_sampled(device):
         time.sleep(0.05)
         del x
     assert monitor.frame()["device_allocated_bytes"].max() >= 2**26
+    assert monitor.peaks.allocated_bytes >= 2**26
+    assert monitor.frame()["device_driver_bytes"].notna().all() == (device == "mps")
 
 
 @pytest.mark.skipif(not psutil.LINUX, reason="Linux counts process CPU time in clock ticks")

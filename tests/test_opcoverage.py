@@ -220,3 +220,57 @@ def test_conditional_entries_are_set_apart():
         "scatter_reduceamax": "[int32, int64] if MACOS_VERSION < 15.0 else [int64]"
     }
     assert conditional_expected_failures(COMMON_MPS) == {}
+
+
+TWINS = """
+- func: pool3d.out(Tensor self, SymInt[3] output_size, *, Tensor(a!) out) -> Tensor(a!)
+  python_module: nn
+  dispatch:
+    CPU: pool3d_out_cpu
+    CUDA: pool3d_out_cuda
+
+- func: pool3d(Tensor self, SymInt[3] output_size) -> Tensor
+  python_module: nn
+  dispatch:
+    CompositeImplicitAutograd: pool3d_symint
+
+- func: _pool3d(Tensor self, SymInt[3] output_size) -> Tensor
+  dispatch:
+    CPU: pool3d_cpu
+    CUDA: pool3d_cuda
+
+- func: split3(Tensor self) -> (Tensor a, Tensor b)
+  dispatch:
+    CompositeExplicitAutograd: split3
+
+- func: split3.out(Tensor self, *, Tensor(a!) a, Tensor(b!) b) -> (Tensor(a!) a, Tensor(b!) b)
+  dispatch:
+    CPU, CUDA: split3_out
+
+- func: _pool3d_other(Tensor self, SymInt[3] output_size) -> Tensor
+  dispatch:
+    CPU, CUDA: other
+"""
+
+
+def test_a_composite_is_labelled_with_the_private_operator_it_calls():
+    from mpsbook.opcoverage import private_twin
+
+    ops = operators(load_entries(TWINS))
+    assert ops["pool3d.out"].signature == "pool3d(Tensor self, SymInt[3] output_size) -> Tensor"
+    assert private_twin(ops, ops["pool3d.out"]).name == "_pool3d"  # not its own missing out= form
+    assert private_twin(ops, ops["pool3d"]).name == "_pool3d"
+    assert private_twin(ops, ops["split3.out"]) is None  # no twin: the composite calls its out= form
+    assert private_twin(ops, ops["_pool3d"]) is None  # not composite itself
+    with_mps = operators(load_entries(TWINS.replace("CUDA: pool3d_cuda", "CUDA: pool3d_cuda\n    MPS: pool3d_mps")))
+    assert private_twin(with_mps, with_mps["pool3d.out"]) is None  # the twin runs on MPS: nothing is missing
+
+
+def test_the_installed_torch_labels_adaptive_avg_pool3d_by_its_private_callee():
+    from mpsbook.opcoverage import private_twin
+
+    ops = operators(load_entries())
+    assert private_twin(ops, ops["adaptive_avg_pool3d.out"]).name == "_adaptive_avg_pool3d"
+    assert private_twin(ops, ops["linalg_eigvals.out"]).name == "_linalg_eigvals"
+    for name in ("frexp.Tensor_out", "logspace.out", "sspaddmm.out"):  # these composites call their out= form
+        assert private_twin(ops, ops[name]) is None

@@ -12,15 +12,22 @@ with, so it returns ``0.0`` — every sample the guide records is zero. :class:`
   process, psutil's ``cpu_times()`` less idle time): beside ``cpu_seconds`` it shows whether other processes
   took the cores the job could have used,
 - ``rss_bytes``: the process's resident set size,
-- ``device_allocated_bytes`` and ``device_reserved_bytes``: what the device's caching allocator reports —
-  ``torch.mps.current_allocated_memory()`` / ``torch.mps.driver_allocated_memory()`` on mps,
-  ``torch.cuda.memory_allocated()`` / ``torch.cuda.memory_reserved()`` on cuda, and missing (NaN) on cpu.
+- ``device_allocated_bytes`` and ``device_reserved_bytes``: what the device's caching allocator reports, bytes
+  held by live tensors and bytes it holds in all (tensors and cache), read with the same calls on cuda and mps —
+  ``torch.accelerator.memory_allocated()`` / ``memory_reserved()``, which cover mps since torch 2.14 —
+  and missing (NaN) on cpu,
+- ``device_driver_bytes`` (mps only, NaN elsewhere): ``torch.mps.driver_allocated_memory()``, everything Metal
+  has allocated for the process, the allocator's heaps and the MPS/MPSGraph frameworks' own buffers included.
 
 Use it as a context manager; the samples come back as a pandas DataFrame::
 
     with ResourceMonitor("cuda", interval=0.1) as monitor:
         train()
     frame = monitor.frame()
+
+A sample is a moment: an activation that lives for a few milliseconds between two samples is missed. On cuda
+and mps the monitor therefore also resets the allocator's peak counters when it starts and reads them when it
+stops (:attr:`ResourceMonitor.peaks`) — which resets them for any other code in the process that reads them.
 
 :func:`swap_reading` reads the whole system's swap before and after a run. On macOS psutil's ``sin`` and
 ``sout`` are the kernel's page-ins and page-outs (every page read from or written to disk, files included),
@@ -45,13 +52,17 @@ import torch
 #: Column order of :meth:`ResourceMonitor.frame`.
 COLUMNS = (
     "time_s", "cpu_percent", "cpu_seconds", "system_busy_seconds", "rss_bytes",
-    "device_allocated_bytes", "device_reserved_bytes",
+    "device_allocated_bytes", "device_reserved_bytes", "device_driver_bytes",
 )
 
-#: What each device's two allocator columns are read from (documentation and the chapter's plot labels).
-DEVICE_SOURCES = {
-    "mps": ("torch.mps.current_allocated_memory()", "torch.mps.driver_allocated_memory()"),
-    "cuda": ("torch.cuda.memory_allocated()", "torch.cuda.memory_reserved()"),
+_ALLOCATOR = {
+    "device_allocated_bytes": "torch.accelerator.memory_allocated()",
+    "device_reserved_bytes": "torch.accelerator.memory_reserved()",
+}
+#: The device columns each device fills, and the call each is read from (documentation and plot labels).
+DEVICE_SOURCES: dict[str, dict[str, str]] = {
+    "mps": {**_ALLOCATOR, "device_driver_bytes": "torch.mps.driver_allocated_memory()"},
+    "cuda": dict(_ALLOCATOR),
 }
 
 
@@ -66,6 +77,15 @@ class Sample:
     rss_bytes: int
     device_allocated_bytes: float
     device_reserved_bytes: float
+    device_driver_bytes: float
+
+
+@dataclass(frozen=True)
+class DevicePeaks:
+    """The allocator's own peaks over one monitored run: exact, unlike the largest sample (NaN on the cpu)."""
+
+    allocated_bytes: float  #: ``torch.accelerator.max_memory_allocated()``
+    reserved_bytes: float  #: ``torch.accelerator.max_memory_reserved()``
 
 
 def system_busy_seconds() -> float:
@@ -81,24 +101,68 @@ def system_busy_seconds() -> float:
     return total - times.idle - getattr(times, "iowait", 0.0)
 
 
-def device_memory_reader(device: torch.device | str) -> Callable[[], tuple[float, float]]:
-    """A function returning ``(allocated, reserved)`` bytes for ``device``; NaN for both on the CPU."""
+def _check_device(device: torch.device | str) -> torch.device:
     device = torch.device(device)
-    if device.type == "mps":
-        return lambda: (float(torch.mps.current_allocated_memory()), float(torch.mps.driver_allocated_memory()))
-    if device.type == "cuda":
-        return lambda: (float(torch.cuda.memory_allocated(device)), float(torch.cuda.memory_reserved(device)))
+    if device.type not in ("mps", "cuda", "cpu"):
+        raise ValueError(f"Unsupported device {str(device)!r}: use mps, cuda or cpu.")
+    return device
+
+
+def _has_accelerator_memory(device: torch.device) -> bool:
+    """Whether ``torch.accelerator``'s memory calls serve ``device``: not on the cpu, nor on mps before torch 2.14,
+    whose MPS allocator was not yet a ``c10::DeviceAllocator``."""
+    if device.type != "mps":
+        return device.type == "cuda"
+    try:
+        torch.accelerator.memory_allocated(device)
+    except (RuntimeError, AttributeError):
+        return False
+    return True
+
+
+def device_memory_reader(device: torch.device | str) -> Callable[[], tuple[float, float, float]]:
+    """A function returning ``(allocated, reserved, driver)`` bytes for ``device`` (see :data:`DEVICE_SOURCES`).
+
+    ``driver`` is NaN except on mps; all three are NaN on the cpu, which has no device allocator. On mps with a
+    torch older than 2.14, ``allocated`` comes from ``torch.mps.current_allocated_memory()`` and ``reserved`` is NaN.
+    """
+    device = _check_device(device)
     if device.type == "cpu":
-        return lambda: (math.nan, math.nan)
-    raise ValueError(f"Unsupported device {str(device)!r}: use mps, cuda or cpu.")
+        return lambda: (math.nan, math.nan, math.nan)
+    unified = _has_accelerator_memory(device)
+
+    def read() -> tuple[float, float, float]:
+        driver = float(torch.mps.driver_allocated_memory()) if device.type == "mps" else math.nan
+        if not unified:
+            return float(torch.mps.current_allocated_memory()), math.nan, driver
+        return (float(torch.accelerator.memory_allocated(device)), float(torch.accelerator.memory_reserved(device)),
+                driver)
+
+    return read
+
+
+def reset_device_peaks(device: torch.device | str) -> None:
+    """Reset the allocator's peak counters of ``device`` (nothing to do where there are none)."""
+    device = _check_device(device)
+    if _has_accelerator_memory(device):
+        torch.accelerator.reset_peak_memory_stats(device)
+
+
+def device_peaks(device: torch.device | str) -> DevicePeaks:
+    """The allocator's peaks of ``device`` since the last reset or the start of the process (NaN where none)."""
+    device = _check_device(device)
+    if not _has_accelerator_memory(device):
+        return DevicePeaks(math.nan, math.nan)
+    return DevicePeaks(float(torch.accelerator.max_memory_allocated(device)),
+                       float(torch.accelerator.max_memory_reserved(device)))
 
 
 class ResourceMonitor:
     """Sample CPU %, RSS and the device allocator every ``interval`` seconds in a background thread.
 
-    ``start()`` primes ``cpu_percent`` and takes a first sample (its ``cpu_percent`` is NaN: it covers no
-    time); ``stop()`` takes a last one, ends the
-    thread and waits for it. Both are idempotent within one run, and ``with ResourceMonitor(...)`` calls
+    ``start()`` primes ``cpu_percent``, resets the device allocator's peak counters and takes a first sample (its
+    ``cpu_percent`` is NaN: it covers no time); ``stop()`` takes a last one, reads the peaks into :attr:`peaks`,
+    ends the thread and waits for it. Both are idempotent within one run, and ``with ResourceMonitor(...)`` calls
     them for you. A monitor can be started again; each start begins a new record.
     """
 
@@ -120,6 +184,7 @@ class ResourceMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
+        self.peaks = DevicePeaks(math.nan, math.nan)  #: the allocator's peaks over the last run, set by stop()
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> ResourceMonitor:
@@ -130,6 +195,8 @@ class ResourceMonitor:
             self._samples = []
         self._stop.clear()
         self._process.cpu_percent(None)  # prime: the first call has nothing to compare with and returns 0.0
+        reset_device_peaks(self.device)
+        self.peaks = DevicePeaks(math.nan, math.nan)
         self._t0 = time.perf_counter()
         self._sample(first=True)
         self._thread = threading.Thread(target=self._loop, name="ResourceMonitor", daemon=True)
@@ -144,6 +211,7 @@ class ResourceMonitor:
             thread.join()
             self._thread = None
             self._sample()  # the state at the moment of stopping
+            self.peaks = device_peaks(self.device)
         return self.frame()
 
     @property
@@ -158,7 +226,7 @@ class ResourceMonitor:
 
     # -- sampling ---------------------------------------------------------------------------------
     def _sample(self, first: bool = False) -> None:
-        allocated, reserved = self._read_device()
+        allocated, reserved, driver = self._read_device()
         times = self._process.cpu_times()
         sample = Sample(
             time_s=time.perf_counter() - self._t0,
@@ -169,6 +237,7 @@ class ResourceMonitor:
             rss_bytes=self._process.memory_info().rss,
             device_allocated_bytes=allocated,
             device_reserved_bytes=reserved,
+            device_driver_bytes=driver,
         )
         with self._lock:
             self._samples.append(sample)

@@ -15,7 +15,8 @@ with ``TORCH_LIBRARY_IMPL`` in C++ (the MPS backend does so in ``aten/src/ATen/n
 :func:`category` sorts each overload into one of :data:`CATEGORIES`, and :func:`expected_failures` reads the
 lists of operators PyTorch's own MPS tests expect to fail (``torch/testing/_internal/common_mps.py``, shipped
 in every wheel; :func:`conditional_expected_failures` lists the entries that depend on the Mac's macOS
-version), whose keys :func:`split_variant` splits into operator and test variant.
+version), whose keys :func:`split_variant` splits into operator and test variant. :func:`private_twin` names the
+private operator that a composite functional form hands its work to, where the file shows one.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ __all__ = [
     "missing_for",
     "native_functions_path",
     "operators",
+    "private_twin",
     "split_variant",
     "torch_name_exists",
 ]
@@ -85,6 +87,7 @@ class Operator:
     module: str | None = None  # python_module: "nn", "linalg", "fft", "special", ... (None: torch.*)
     kind: str = "functional"  # torchgen's SchemaKind: "functional", "inplace", "out", "mutable" or "scratch"
     functional_keys: frozenset[str] = frozenset()  # kernels of the functional overload of the same signature
+    signature: str = ""  # torchgen's core signature, shared by the overloads of one function: "mm(Tensor self, ...)"
 
     @property
     def base(self) -> str:
@@ -177,9 +180,42 @@ def operators(entries: Iterable[Mapping]) -> dict[str, Operator]:
             entry.get("python_module"),
             schemas[name].kind().name,
             functional.get(signature[name], frozenset()),
+            signature[name],
         )
         for name, entry in by_name.items()
     }
+
+
+def private_twin(
+    ops: Mapping[str, Operator],
+    op: Operator,
+    backend: str = "MPS",
+    reference: Iterable[str] = ("CPU", "CUDA"),
+) -> Operator | None:
+    """The private operator that ``op``'s composite functional form hands its work to, if it lacks a ``backend`` kernel.
+
+    A public composite ``name`` beside a private ``_name`` of the same signature is how ATen splits an operator
+    whose public form does some work of its own before the real kernel: ``adaptive_avg_pool3d``
+    (CompositeImplicitAutograd) calls ``_adaptive_avg_pool3d``, not ``adaptive_avg_pool3d.out`` (and ``mean``
+    for an output of 1 × 1 × 1), and ``linalg_eigvals`` calls ``_linalg_eigvals`` (``linalg_eig`` when gradients
+    are needed). The YAML cannot say what the C++ calls, so this is that naming pattern, checked against the
+    sources for the overloads it finds in torch 2.14.1. Returns the ``_name`` functional overload when ``op``'s
+    functional form is composite and ``_name`` has every ``reference`` kernel and none for ``backend``; else None
+    (a composite without such a twin, such as ``frexp``, calls its own ``out=`` form).
+    """
+    if not (op.functional_keys & COMPOSITE_KEYS) or not op.signature:
+        return None
+    reference = tuple(reference)
+    wanted = "_" + op.signature
+    for candidate in ops.values():
+        if (
+            candidate.kind == "functional"
+            and candidate.signature == wanted
+            and all(candidate.has_kernel(k) for k in reference)
+            and not candidate.has_kernel(backend)
+        ):
+            return candidate
+    return None
 
 
 def count_kernels(ops: Mapping[str, Operator], keys: Iterable[str] = ("CPU", "CUDA", "MPS")) -> dict[str, int]:

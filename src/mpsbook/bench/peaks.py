@@ -79,13 +79,24 @@ def peak_for(device_name: str, gpu_cores: int | None = None) -> dict[str, object
     7-core M1 is not an 8-core M1. Its ``float32_tflops`` is Apple's figure where Apple states one for that core
     count, else derived (cores × 128 × 2 × clock; ``float32_basis`` says which), and ``memory_bandwidth_gbs`` is the
     figure stated for that configuration. Without ``gpu_cores`` an Apple chip sold with several GPU-core counts
-    matches nothing. NVIDIA names match as substrings (``"NVIDIA H100 80GB HBM3"``); ``gpu_cores`` is ignored.
+    matches nothing. NVIDIA names match as substrings (``"NVIDIA H100 80GB HBM3"``), except that an NVL board
+    (``"NVIDIA H200 NVL"``, a lower-power PCIe card with lower peaks) matches only a pattern that names NVL, so it
+    never takes the SXM board's figures; ``gpu_cores`` is ignored.
     """
     for row in published_peaks():
         patterns = str(row["match"]).split("|")
         if row.get("gpu_cores") is not None:  # an Apple chip
             if device_name in patterns:
                 return _apple_configuration(row, gpu_cores)
-        elif any(p == device_name or (p in device_name and not p.startswith("Apple")) for p in patterns):
+        elif any(_nvidia_match(p, device_name) for p in patterns):
             return row
     return None
+
+
+def _nvidia_match(pattern: str, device_name: str) -> bool:
+    """Whether a ``peaks.csv`` pattern names this device: equal, or a substring of it that leaves out no NVL."""
+    if pattern == device_name:
+        return True
+    if pattern.startswith("Apple") or pattern not in device_name:
+        return False
+    return "NVL" in pattern or "NVL" not in device_name.split()
