@@ -32,20 +32,23 @@ def test_requirements_are_exact_pins():
     assert len(reqs) >= 15
 
 
-def test_core_ai_is_skipped_before_macos_26_only():
-    """coreai-core 1.0.0b3 has wheels for Linux x86_64 and macOS 26 (Darwin 25) or newer; older macOS skips both."""
+def test_core_ai_is_skipped_where_it_has_no_wheel():
+    """coreai-core 1.0.0b3 has wheels for Linux x86_64 and macOS 26 (Darwin 25) or newer; elsewhere both are skipped."""
     reqs = pins((ROOT / "requirements.txt").read_text().splitlines())
     for name in ("coreai-core", "coreai-torch"):
         marker = Marker(reqs[name].split(";", 1)[1])
-        for system, release, install in [
-            ("darwin", "23.6.0", False),  # macOS 14
-            ("darwin", "24.6.0", False),  # macOS 15
-            ("darwin", "25.1.0", True),  # macOS 26
-            ("darwin", "26.0.0", True),  # macOS 27
-            ("darwin", "9.8.0", False),  # compared as versions, not as strings
-            ("linux", "6.8.0-45-generic", True),
+        for system, machine, release, install in [
+            ("darwin", "arm64", "23.6.0", False),  # macOS 14
+            ("darwin", "arm64", "24.6.0", False),  # macOS 15
+            ("darwin", "arm64", "25.1.0", True),  # macOS 26
+            ("darwin", "arm64", "26.0.0", True),  # macOS 27
+            ("darwin", "arm64", "9.8.0", False),  # compared as versions, not as strings
+            ("linux", "x86_64", "6.8.0-45-generic", True),
+            ("linux", "aarch64", "6.8.0-45-generic", False),  # e.g. a Linux container on an Apple Silicon Mac
+            ("win32", "AMD64", "10", False),
         ]:
-            assert marker.evaluate({"sys_platform": system, "platform_release": release}) is install, (name, release)
+            env = {"sys_platform": system, "platform_machine": machine, "platform_release": release}
+            assert marker.evaluate(env) is install, (name, system, machine, release)
 
 
 def test_environment_yml_installs_the_same_set():
