@@ -122,7 +122,8 @@ def test_executed_copy_ran_completely(path):
     local = [str(ROOT), str(Path.home()), sys.prefix]  # where this machine keeps the checkout and the venv
     assert not [p for p in local if p in text], "the executed copy stores paths of the machine that ran it"
     # A warning or traceback that names an installed file gives away the machine's layout (filter it instead).
-    assert not re.search(r"/[^\s\"']*site-packages/", text), "an output names a file under site-packages"
+    # A plain substring test: the regex /[^\s"']*site-packages/ took 24 s on a chapter with large embedded images.
+    assert "site-packages/" not in text, "an output names a file under site-packages"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
