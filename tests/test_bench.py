@@ -306,6 +306,9 @@ def test_published_peaks_agree_with_chips_csv():
     assert bench.peak_for("NVIDIA H100 80GB HBM3")["chip"] == "NVIDIA H100 SXM"
     assert bench.peak_for("NVIDIA H100 PCIe")["chip"] == "NVIDIA H100 PCIe"
     assert bench.peak_for("NVIDIA H200")["chip"] == "NVIDIA H200 SXM"
+    # peaks.csv's float32_basis marks a figure derived from cores and clock; a stated figure carries none
+    assert bench.peak_for("NVIDIA H200")["float32_basis"] == "derived: 16896 cores x 2 x 1980 MHz"
+    assert "float32_basis" not in bench.peak_for("NVIDIA H100 80GB HBM3")
     assert bench.peak_for("NVIDIA H200 NVL") is None  # a lower-power board: not the SXM peaks
     assert bench.peak_for("NVIDIA H100 NVL") is None
     assert bench.peak_for("Apple M1 Pro", gpu_cores=16)["chip"] == "Apple M1 Pro"  # not "Apple M1"

@@ -20,7 +20,8 @@ def published_peaks() -> list[dict[str, object]]:
     Apple's chips and the H100's float32 and bandwidth come from ``chips.csv`` (``mpsbook.specs``); for an Apple chip
     the row is its top GPU configuration and also carries ``gpu_cores``, ``gpu_clock_mhz``, ``other_gpu_configs`` and
     ``float32_tflops_derived`` (cores × 128 × 2 × clock; :func:`peak_for` uses it where Apple states no figure).
-    ``peaks.csv`` adds the H100's dense tensor-core figures, the H100 PCIe and the guide's RTX 3080.
+    ``peaks.csv`` adds the H100's dense tensor-core figures, the H100 PCIe, the H200 and the guide's RTX 3080; its
+    ``float32_basis`` says where a float32 figure is derived rather than stated (as ``peak_for`` does for Apple).
     """
     rows: dict[str, dict[str, object]] = {}
     for chip in load_chips():
@@ -44,6 +45,8 @@ def published_peaks() -> list[dict[str, object]]:
                 row[key] = value
             row.setdefault(key, None)
         row["match"] = raw["match"]
+        if raw["float32_basis"]:  # empty: the float32 figure is the one the source states
+            row["float32_basis"] = raw["float32_basis"]
         for key in ("source_url", "source_title"):
             row.setdefault(key, raw[key])
         if row["source_url"] != raw["source_url"]:
