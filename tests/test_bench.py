@@ -150,6 +150,11 @@ def test_the_repository_results_files_are_readable():
         ({"logical_cores": 2, "load_average_1min": 0.1, "physical_cores": 2, "torch_threads": 1}, "cpu",
          ["torch used 1 thread(s) on 2 physical cores"]),
         ({"logical_cores": 16, "load_average_1min": 1.0, "physical_cores": 16, "torch_threads": 1}, "cuda", []),
+        # a 10-core M1 Pro: torch's default is its 8 performance cores, which is no reason to flag the run
+        ({"logical_cores": 10, "load_average_1min": 1.0, "physical_cores": 10, "performance_cores": 8,
+          "torch_threads": 8}, "cpu", []),
+        ({"logical_cores": 10, "load_average_1min": 1.0, "physical_cores": 10, "performance_cores": 8,
+          "torch_threads": 4}, "cpu", ["torch used 4 thread(s) on 8 performance cores"]),
         ({"logical_cores": 12, "mac_power": {"cpu_speed_limit_percent": 70, "power_source": "Battery Power",
                                             "low_power_mode": True}}, "mps",
          ["pmset reported a CPU speed limit of 70 % (at the start of the run)",

@@ -68,6 +68,14 @@ def _physical_cores() -> int | None:
     return psutil.cpu_count(logical=False)
 
 
+def _performance_cores() -> int | None:
+    """macOS's fastest cores (``hw.perflevel0.physicalcpu``), the thread count torch picks there; ``None`` elsewhere."""
+    from mpsbook.doctor import sysctl
+
+    value = sysctl("hw.perflevel0.physicalcpu")
+    return int(value) if value and value.isdigit() else None
+
+
 def load_average() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
@@ -158,6 +166,7 @@ def provenance(device: torch.device) -> dict[str, object]:
             "cpu": cpu_model(),
             "logical_cores": os.cpu_count(),
             "physical_cores": _physical_cores(),
+            "performance_cores": _performance_cores(),
             "torch_threads": torch.get_num_threads(),
             "memory_bytes": _host_memory(),
             "memory_source": "psutil.virtual_memory().total",
@@ -237,9 +246,10 @@ def _mac_flags(start: object, end: object) -> list[str]:
 def run_flags(prov: dict[str, object]) -> list[str]:
     """Why a run's figures may understate the machine: an empty list for a clean run.
 
-    A load average above the cores, fewer torch threads than physical cores (on the CPU), and on a Mac a CPU speed
-    limit, battery power or Low Power Mode in ``pmset``'s reading at the start *or* the end of the run. Works on
-    files written before these fields existed (they give no flag).
+    A load average above the cores, fewer torch threads than torch's own default (on the CPU: the physical cores,
+    or on a Mac its performance cores, ``hw.perflevel0.physicalcpu``, which torch picks there), and on a Mac a CPU
+    speed limit, battery power or Low Power Mode in ``pmset``'s reading at the start *or* the end of the run. Works
+    on files written before these fields existed (they give no flag).
     """
     host = prov.get("host", {}) if isinstance(prov, dict) else {}
     device = prov.get("device", {}) if isinstance(prov, dict) else {}
@@ -250,8 +260,10 @@ def run_flags(prov: dict[str, object]) -> list[str]:
     if cores and worst is not None and worst > cores:
         flags.append(f"load average {worst:g} above the {cores} logical cores")
     physical = host.get("physical_cores") or cores
+    default = host.get("performance_cores") or physical  # torch uses only the performance cores on a Mac
     threads = host.get("torch_threads")
-    if device.get("type") == "cpu" and physical and threads and threads < physical:
-        flags.append(f"torch used {threads} thread(s) on {physical} physical cores")
+    if device.get("type") == "cpu" and default and threads and threads < default:
+        where = f"{default} performance cores" if host.get("performance_cores") else f"{default} physical cores"
+        flags.append(f"torch used {threads} thread(s) on {where}")
     flags += _mac_flags(host.get("mac_power"), host.get("mac_power_end"))
     return flags
