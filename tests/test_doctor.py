@@ -174,6 +174,7 @@ def test_cpu_layout_reads_every_performance_level(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "18")
     layout = doctor.cpu_layout()
     assert layout.levels == (("Super", 6), ("Performance", 12)) and layout.cores == 18
+    assert layout.performance_cores == 6  # the fastest level, whatever macOS names it
     assert layout.thread_env == (("OMP_NUM_THREADS", "18"),)
     assert "18 cores (6 Super + 12 Performance)" in render(replace(HEALTHY_MAC, cpu=layout), [])
 
@@ -182,7 +183,7 @@ def test_cpu_layout_here():
     layout = doctor.cpu_layout()
     assert layout.torch_threads == torch.get_num_threads() and layout.logical >= 1
     if sys.platform != "darwin":
-        assert layout.levels == () and layout.cores is None
+        assert layout.levels == () and layout.cores is None and layout.performance_cores is None
 
 
 def _fake_pip(monkeypatch, location: str, python: str):

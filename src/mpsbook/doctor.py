@@ -205,6 +205,11 @@ class CpuLayout:
         """Cores over all performance levels (macOS), else ``None``."""
         return sum(n for _, n in self.levels) if self.levels else None
 
+    @property
+    def performance_cores(self) -> int | None:
+        """Cores of the fastest level (macOS), the thread count torch picks there by default; else ``None``."""
+        return self.levels[0][1] if self.levels else None
+
 
 def cpu_layout() -> CpuLayout:
     """Read :class:`CpuLayout` from this OS and the installed torch."""
@@ -361,9 +366,8 @@ def _thread_finding(cpu: CpuLayout) -> Finding:
         others = ", ".join(f"{k}={v}" for k, v in cpu.thread_env[:-1])
         overrides = f" (it overrides {others})" if others else ""
         return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads, as {name}={value} asks{overrides}")
-    fastest = cpu.levels[0] if cpu.levels else None
-    if fastest and fastest[1] == cpu.torch_threads:
-        return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads, one per {fastest[0]} core")
+    if cpu.performance_cores == cpu.torch_threads:
+        return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads, one per {cpu.levels[0][0]} core")
     return Finding("ok", f"torch uses {cpu.torch_threads} CPU threads")
 
 

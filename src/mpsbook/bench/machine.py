@@ -20,6 +20,7 @@ import warnings
 
 import torch
 
+from mpsbook.doctor import cpu_layout
 from mpsbook.provenance import cpu_model, device_name, os_name
 
 
@@ -66,14 +67,6 @@ def _physical_cores() -> int | None:
     except ImportError:  # pragma: no cover
         return None
     return psutil.cpu_count(logical=False)
-
-
-def _performance_cores() -> int | None:
-    """macOS's fastest cores (``hw.perflevel0.physicalcpu``), the thread count torch picks there; ``None`` elsewhere."""
-    from mpsbook.doctor import sysctl
-
-    value = sysctl("hw.perflevel0.physicalcpu")
-    return int(value) if value and value.isdigit() else None
 
 
 def load_average() -> float | None:
@@ -166,7 +159,7 @@ def provenance(device: torch.device) -> dict[str, object]:
             "cpu": cpu_model(),
             "logical_cores": os.cpu_count(),
             "physical_cores": _physical_cores(),
-            "performance_cores": _performance_cores(),
+            "performance_cores": cpu_layout().performance_cores,  # macOS only: what torch's default uses
             "torch_threads": torch.get_num_threads(),
             "memory_bytes": _host_memory(),
             "memory_source": "psutil.virtual_memory().total",
@@ -259,11 +252,12 @@ def run_flags(prov: dict[str, object]) -> list[str]:
     worst = max((x for x in loads if isinstance(x, int | float)), default=None)
     if cores and worst is not None and worst > cores:
         flags.append(f"load average {worst:g} above the {cores} logical cores")
-    physical = host.get("physical_cores") or cores
-    default = host.get("performance_cores") or physical  # torch uses only the performance cores on a Mac
+    # torch's default: the performance cores on a Mac (recorded there), the physical cores elsewhere
+    default, kind = host.get("performance_cores"), "performance"
+    if not default:
+        default, kind = host.get("physical_cores") or cores, "physical"
     threads = host.get("torch_threads")
     if device.get("type") == "cpu" and default and threads and threads < default:
-        where = f"{default} performance cores" if host.get("performance_cores") else f"{default} physical cores"
-        flags.append(f"torch used {threads} thread(s) on {where}")
+        flags.append(f"torch used {threads} thread(s) on {default} {kind} cores")
     flags += _mac_flags(host.get("mac_power"), host.get("mac_power_end"))
     return flags
