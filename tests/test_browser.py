@@ -482,9 +482,14 @@ def test_japanese_search_finds_the_page(desktop, server: str, built_site: Path):
     assert JA_PHRASE in page_text, f"{JA_PHRASE} is no longer on {JA_PAGE}: pick a phrase the page says"
     page = desktop.new_page()
     page.goto(server + "ja/search.html?q=" + JA_PHRASE, wait_until="load")
-    # Sphinx lists the hits one by one and stops its "searching" pulse when the last one is shown.
-    page.wait_for_function("Search._pulse_status === -1 && document.querySelector('#search-results ul.search li')",
-                           timeout=20_000)
+    # Sphinx lists the hits one by one, fetching each page's text for its summary; wait for the expected page's hit,
+    # not for the whole list (on a busy 2-core machine the later hits alone can take longer than the timeout).
+    page.wait_for_function(
+        "(wanted) => [...document.querySelectorAll('#search-results ul.search li a')]"
+        ".some((a) => a.href.endsWith(wanted))",
+        arg=JA_PAGE,
+        timeout=20_000,
+    )
     found = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map((a) => a.href)")
     assert any(found_href.endswith(JA_PAGE) for found_href in found), found
     page.close()
