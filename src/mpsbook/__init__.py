@@ -22,6 +22,8 @@ _HOMES = {
     "show_provenance": "mpsbook.provenance",
     "Measurement": "mpsbook.timing",
     "time_callable": "mpsbook.timing",
+    "spread": "mpsbook.timing",
+    "consistently_slower": "mpsbook.timing",
 }
 
 __all__ = sorted(_HOMES)
