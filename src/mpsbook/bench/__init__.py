@@ -9,7 +9,9 @@ The modules read as the pipeline:
   all records as one table;
 - :mod:`~mpsbook.bench.peaks` — published peaks to compare with, each with its source;
 - :mod:`~mpsbook.bench.check` — the harness checked against a bare event-timed loop;
-- :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``.
+- :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``;
+- :mod:`~mpsbook.bench.report` — how chapter 10 shows results: spread, narrow tables, side-by-side plots
+  (import it as ``from mpsbook.bench import report``; it is not re-exported, so ``make bench`` needs no matplotlib).
 
 The names chapters use are re-exported here (``from mpsbook import bench; bench.load_results(...)``).
 """

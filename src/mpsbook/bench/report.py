@@ -1,0 +1,341 @@
+"""How the benchmark chapter shows results: a number with its spread, tables narrow enough for a page, and this
+book's runs beside figures other people reported.
+
+Plumbing for chapter 10. What the chapter teaches — the noise margin that decides "faster", the crossover size —
+stays in the chapter. matplotlib is imported only by the plotting functions, so ``make bench`` does not need it.
+
+    from mpsbook.bench import report
+    report.with_spread(0.0149, 0.0004, 5)   # '14.9 (IQR 3 %, 5 blocks)'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mpsbook.bench.cases import TRAIN_IMAGES, epoch_steps
+from mpsbook.bench.peaks import peak_for
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+BOOK = "this book"
+#: How tables and plots name the public source of a reported figure (``results/reported/*.yaml`` ids).
+SOURCE_NAMES = {
+    "mrdbourke-mac-ml-speed-test": "Daniel Bourke (mac-ml-speed-test)",
+    "chsasank-device-benchmarks": "device-benchmarks contributors",
+    "zzc0721-torch-performance-test-data": "torch-performance-test-data contributors",
+}
+#: The float32 benchmarks that cuDNN runs on an NVIDIA GPU, where PyTorch allows TF32 by default.
+CUDNN_OPS = {"resnet50": "convolutions", "train_resnet50_32": "convolutions", "train_resnet50_224": "convolutions",
+             "lstm": "RNN"}
+#: Columns of the frames :func:`book_training_rows` and :func:`reported_rows` return (the side-by-side layout).
+SIDE_COLUMNS = ("who", "by", "machine", "x", "value", "low", "high", "median_s", "iqr_s", "samples")
+
+
+def sig(x: float, digits: int = 3) -> str:
+    """``x`` with about ``digits`` significant digits and thousands separators, never in exponent notation."""
+    if not np.isfinite(x) or x == 0:
+        return f"{x:g}"
+    return f"{x:,.{max(0, digits - 1 - math.floor(math.log10(abs(x))))}f}"
+
+
+def has_spread(samples: object) -> bool:
+    """Whether a timing of ``samples`` blocks has a spread to show: two blocks or more."""
+    return not pd.isna(samples) and int(samples) >= 2  # type: ignore[call-overload]
+
+
+def iqr_percent(iqr: float, median: float, samples: object) -> str:
+    """The IQR as a whole percentage of the median ('3', '<1'), or '–' for a single block, which has none."""
+    if not has_spread(samples) or not np.isfinite(iqr):
+        return "–"
+    share = 100 * iqr / median
+    return "<1" if share < 1 else f"{share:.0f}"
+
+
+def spread_text(iqr: float, median: float, samples: object) -> str:
+    """The book's one rule for spread: 'IQR 3 %, 5 blocks', or '1 block' for a single measurement."""
+    if not has_spread(samples) or not np.isfinite(iqr):
+        return "1 block"
+    return f"IQR {iqr_percent(iqr, median, samples)} %, {int(samples)} blocks"  # type: ignore[call-overload]
+
+
+def with_spread(median: float, iqr: float, samples: object, scale: float = 1e3) -> str:
+    """'4.80 (IQR 5 %, 5 blocks)': a median time (in ms by default) with its spread."""
+    return f"{sig(median * scale)} ({spread_text(iqr, median, samples)})"
+
+
+def band_iqr(frame: pd.DataFrame) -> pd.Series:
+    """The ``iqr_s`` to draw as a band or error bar: NaN (none) for a case timed in a single block."""
+    return frame["iqr_s"].where(frame["samples"].astype(float) >= 2)
+
+
+def edges(median: Any, iqr: Any) -> tuple[Any, Any]:
+    """Times at the median ∓ half the IQR (numbers, arrays or Series): the ends of the bands and error bars drawn.
+
+    The fast end never drops below a thousandth of the median, so a log axis can draw it.
+    """
+    return np.maximum(median - iqr / 2, median * 1e-3), median + iqr / 2
+
+
+def float32_label(provenance: Mapping[str, Any], benchmark: str) -> str:
+    """What "float32" meant for one benchmark in one run: "float32", or on an NVIDIA GPU
+    "float32, TF32 convolutions" (or RNN) where cuDNN was allowed TF32 — PyTorch's default, and what every results
+    file that did not record ``cudnn_allow_tf32`` ran."""
+    if provenance["device"]["type"] != "cuda" or benchmark not in CUDNN_OPS:
+        return "float32"
+    if provenance.get("software", {}).get("cudnn_allow_tf32") is False:
+        return "float32"
+    return f"float32, TF32 {CUDNN_OPS[benchmark]}"
+
+
+def reported_name(row: Any) -> str:
+    """A reported machine as its source describes it (a row with ``device``, ``chip`` and ``gpu_cores``): the chip,
+    and the GPU's cores where the source states them."""
+    if row.device == "cpu":
+        return f"{row.chip} CPU"
+    if row.device == "mps":
+        return f"{row.chip} ({int(row.gpu_cores)}-core GPU)" if pd.notna(row.gpu_cores) else f"{row.chip} GPU"
+    return str(row.chip)
+
+
+def reported_rows(reported: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """One reported workload's float32 figures (rows of :func:`mpsbook.reported.load_reported`) in the
+    side-by-side layout: no spread, since each source publishes one run."""
+    part = reported[(reported["workload"] == workload) & (reported["dtype"].fillna("float32") == "float32")]
+    return pd.DataFrame({
+        "who": [reported_name(r) for r in part.itertuples()],
+        "by": part["source"].map(lambda s: SOURCE_NAMES.get(s, s)).to_numpy(),
+        "machine": None, "x": pd.to_numeric(part["batch_size"]).to_numpy(dtype=float),
+        "value": part["value"].to_numpy(dtype=float), "low": np.nan, "high": np.nan,
+        "median_s": np.nan, "iqr_s": np.nan, "samples": 0,
+    }, columns=list(SIDE_COLUMNS))
+
+
+def book_training_rows(records: pd.DataFrame, benchmark: str, unit: str,
+                       names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """This book's float32 eager steps of one training workload (rows of :func:`records_frame`) in a reported
+    source's unit — ``"s/epoch"`` (⌈images ÷ batch⌉ × the median step, data loading left out) or ``"samples/s"``
+    — with error-bar ends from the IQR (none for a single block). ``names`` maps a machine to the name shown."""
+    if unit not in ("s/epoch", "samples/s"):
+        raise ValueError(f"unit must be 's/epoch' or 'samples/s'; got {unit!r}.")
+    part = records[(records["benchmark"] == benchmark) & (records["mode"] == "eager")
+                   & (records["dtype"] == "float32")]
+    median = part["median_s"].to_numpy(dtype=float)
+    fast, slow = edges(median, band_iqr(part).to_numpy(dtype=float))
+    if unit == "s/epoch":
+        steps = np.array([epoch_steps(r) for r in part.to_dict("records")], dtype=float)
+        value, low, high = steps * median, steps * fast, steps * slow
+    else:
+        batch = part["batch"].to_numpy(dtype=float)
+        value, low, high = batch / median, batch / slow, batch / fast
+    names = names or {}
+    return pd.DataFrame({
+        "who": [names.get(m, m) for m in part["machine"]], "by": BOOK, "machine": part["machine"].to_numpy(),
+        "x": part["batch"].to_numpy(dtype=float), "value": value, "low": low, "high": high, "median_s": median,
+        "iqr_s": part["iqr_s"].to_numpy(dtype=float), "samples": part["samples"].to_numpy(dtype=float),
+    }, columns=list(SIDE_COLUMNS))
+
+
+def side_by_side_table(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """This book's and the reported figures in one narrow table: a row per machine (first this book's, then the
+    reported ones), a column per batch size — or one column of ``unit`` where the figures have none — and an
+    ``IQR %`` column: the range of this book's spreads over the row, '–' where there is none (a reported figure,
+    or single blocks)."""
+    by_x = rows["x"].notna().any()
+    frame = rows.assign(source=np.where(rows["by"] == BOOK, BOOK, "reported"),
+                        column=rows["x"].map(lambda v: int(v) if pd.notna(v) else unit),
+                        figure=rows["value"].map(sig))
+    table = frame.pivot_table(index=["source", "who"], columns="column", values="figure", aggfunc="first",
+                              sort=False)
+    if by_x:
+        table = table[sorted(table.columns)]
+        table.columns.name = "batch"
+    else:
+        table.columns.name = None
+    table.index.names = [None, None]
+
+    def spread(group: pd.DataFrame) -> str:
+        shares = [iqr_percent(r.iqr_s, r.median_s, r.samples) for r in group.itertuples()]
+        known = sorted({s for s in shares if s != "–"}, key=lambda s: -1.0 if s == "<1" else float(s))
+        return "–" if not known else known[0] if len(known) == 1 else f"{known[0]}–{known[-1]}"
+
+    spreads = {(source, who): spread(g) for (source, who), g in frame.groupby(["source", "who"], sort=False)}
+    table["IQR %"] = [spreads[key] for key in table.index]
+    return table.fillna("–")
+
+
+def ratio_table(book: pd.DataFrame, theirs: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
+    """How many times faster each of ``book``'s figures is than each reported one at the same batch (below 1:
+    slower): a row per reported machine, a column per book machine (and batch, where there are batches)."""
+    by_x = theirs["x"].notna().any()
+    ratios = []
+    for b in book.itertuples():
+        for t in theirs.itertuples():
+            if by_x and b.x != t.x:
+                continue
+            ratios.append({"reported": t.who, "this book": b.who, "batch": int(b.x) if by_x else "",
+                           "ratio": b.value / t.value if higher_is_better else t.value / b.value})
+    if not ratios:
+        return pd.DataFrame()
+    columns = ["this book", "batch"] if by_x else "this book"
+    table = pd.DataFrame(ratios).pivot_table(index="reported", columns=columns, values="ratio", aggfunc="first",
+                                             sort=False)
+    table.index.name = None
+    return table.apply(lambda col: col.map(lambda v: "–" if pd.isna(v) else sig(v, 2)))
+
+
+def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: Mapping[str, str],
+                      flagged: Collection[str] = ()) -> Figure:
+    """This book's figures (filled, with IQR error bars; dashed or pale when ``flagged``) beside the reported ones
+    (hollow or hatched): lines over batch size, or bars where the figures have no batch. ``device_types`` maps
+    each book machine to ``cpu``, ``cuda`` or ``mps`` for the bars' colours."""
+    import matplotlib.pyplot as plt
+
+    colours = {who: f"C{i % 10}" for i, who in enumerate(dict.fromkeys(rows["who"]))}
+    ours = rows["by"] == BOOK
+    if rows["x"].notna().any():
+        fig, ax = plt.subplots(figsize=(10, 5.2))
+        for (who, by), line in rows.groupby(["who", "by"], sort=False):
+            line = line.sort_values("x")
+            if by == BOOK:
+                yerr = [(line["value"] - line["low"]).fillna(0), (line["high"] - line["value"]).fillna(0)]
+                ax.errorbar(line["x"], line["value"], yerr=yerr, marker="o", capsize=3, linewidth=2.2,
+                            color=colours[who], linestyle="--" if line["machine"].iloc[0] in flagged else "-",
+                            label=f"{who} (this book)")
+            else:
+                ax.plot(line["x"], line["value"], marker="s", color=colours[who], linestyle="--",
+                        markerfacecolor="none", label=f"{who} (reported)")
+        ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel=unit)
+        ax.set_xticks(sorted(rows["x"].dropna().astype(int).unique()))
+        ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+        ax.tick_params(axis="x", which="minor", labelbottom=False)
+        ax.legend(fontsize=7, ncol=2)
+        marker = "hollow"
+    else:
+        order = rows.sort_values("value").reset_index(drop=True)
+        fig, ax = plt.subplots(figsize=(10, 0.3 * len(order) + 1.4))
+        kinds = {"mps": "tab:orange", "cuda": "tab:green", "cpu": "tab:gray"}
+        for i, r in order.iterrows():
+            if r["by"] == BOOK:
+                ax.barh(i, r["value"], color=kinds[device_types[r["machine"]]],
+                        alpha=0.5 if r["machine"] in flagged else 1.0, capsize=3,
+                        xerr=np.nan_to_num([[r["value"] - r["low"]], [r["high"] - r["value"]]]))
+            else:
+                edge = "tab:orange" if str(r["who"]).startswith("Apple") else "tab:green"
+                ax.barh(i, r["value"], color="white", edgecolor=edge, hatch="//")
+        labels = [f"{w} ({'this book' if b == BOOK else 'reported'})" for w, b in zip(order["who"], order["by"],
+                                                                                      strict=True)]
+        ax.set_yticks(range(len(order)), labels=labels, fontsize=7)
+        ax.set(xscale="log", xlabel=unit)
+        marker = "hatched"
+    by_whom = " and ".join(rows.loc[~ours, "by"].unique())
+    ax.set_title(f"{title}\nfilled, with error bars: this book; {marker}: reported by {by_whom}"
+                 + ("" if marker == "hollow" else "\n(orange: Apple, green: NVIDIA, grey: x86 CPU)"), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def implied_rates(reported: pd.DataFrame, workload: str, flop_per_item: float, benchmark: str) -> pd.DataFrame:
+    """What each reported epoch of a ResNet-50 training workload implies: ``flop_per_item`` × the images of one
+    epoch of ``benchmark``'s data set ÷ the reported seconds, in TFLOP/s, and as a percentage of the GPU's float32
+    peak (:func:`peak_for`) where the source states its cores (NaN elsewhere)."""
+    images = TRAIN_IMAGES[benchmark][2]
+    rows = []
+    for r in reported[reported["workload"] == workload].itertuples():
+        rate = flop_per_item * images / r.value / 1e12
+        cores = None if pd.isna(r.gpu_cores) else int(r.gpu_cores)
+        peak = (peak_for(r.chip, gpu_cores=cores) or {}).get("float32_tflops") if r.vendor == "Apple" else None
+        rows.append({"reported": reported_name(r), "vendor": r.vendor, "batch": int(r.batch_size),
+                     "s/epoch": float(r.value), "TFLOP/s": rate,
+                     "% of peak": 100 * rate / float(peak) if peak else np.nan})  # type: ignore[arg-type]
+    return pd.DataFrame(rows, columns=["reported", "vendor", "batch", "s/epoch", "TFLOP/s", "% of peak"])
+
+
+def rate_lines(rates: pd.DataFrame) -> list[str]:
+    """What a table of :func:`implied_rates` says in two lines: each reported GPU's percentage of its peak from the
+    smallest to the largest batch (where it has one), and the fastest reported Mac's seconds per epoch divided by
+    the fastest reported NVIDIA card's, batch by batch (where both vendors are reported)."""
+    lines = []
+    shares = rates.dropna(subset=["% of peak"]).sort_values("batch", kind="stable").groupby("reported", sort=False)
+    first, last = shares["% of peak"].first(), shares["% of peak"].last()
+    if len(last):
+        lines.append("as a share of the GPU's derived float32 peak, smallest → largest batch: "
+                     + "; ".join(f"{who} {a:.0f} → {b:.0f} %" for who, a, b in zip(first.index, first, last,
+                                                                                    strict=True))
+                     + f" (at the largest batch: {last.min():.0f}–{last.max():.0f} %)")
+    fastest = rates.pivot_table(index="vendor", columns="batch", values="s/epoch", aggfunc="min")
+    if {"Apple", "NVIDIA"} <= set(fastest.index):
+        ratio = (fastest.loc["Apple"] / fastest.loc["NVIDIA"]).dropna()
+        lines.append("the fastest reported Mac's epoch time ÷ the fastest reported NVIDIA card's, by batch: "
+                     + ", ".join(f"{int(b)}: {sig(v, 2)}×" for b, v in ratio.items()))
+    return lines
+
+
+def plot_training_variants(train: pd.DataFrame) -> Figure | None:
+    """One row of panels per machine (``train``: training records with ``who``, ``workload``, ``batch``,
+    ``mode``, ``dtype``, ``median_s``, ``iqr_s``, ``samples``, ``compile_s``): autocast's speed-up over the float32
+    eager step with IQR error bars; eager against compiled steady-state steps; and the compiled first call.
+    ``None`` when there is nothing to draw."""
+    import matplotlib.pyplot as plt
+
+    if train.empty:
+        return None
+    who_list = list(dict.fromkeys(train["who"]))
+    fig, axes = plt.subplots(len(who_list), 3, figsize=(15, 4.2 * len(who_list)), squeeze=False,
+                             gridspec_kw={"width_ratios": [3.2, 1.4, 1]})
+    for (ax_amp, ax_steady, ax_compile), who in zip(axes, who_list, strict=True):
+        mine = train[train["who"] == who]
+        cases = list(dict.fromkeys(zip(mine["workload"], mine["batch"], strict=True)))
+        eager = mine[mine["mode"] == "eager"]
+        for k, dtype in enumerate(["bfloat16", "float16"]):
+            ratios, lows, highs = [], [], []
+            for workload, batch in cases:
+                pick = eager[(eager["workload"] == workload) & (eager["batch"] == batch)]
+                ref, var = pick[pick["dtype"] == "float32"], pick[pick["dtype"] == dtype]
+                if ref.empty or var.empty:
+                    ratios.append(np.nan), lows.append(0), highs.append(0)
+                    continue
+                rm, vm = ref["median_s"].iloc[0], var["median_s"].iloc[0]
+                ri, vi = (band_iqr(x).fillna(0).iloc[0] for x in (ref, var))
+                ratios.append(rm / vm)
+                lows.append(rm / vm - (rm - ri / 2) / (vm + vi / 2))
+                highs.append((rm + ri / 2) / max(vm - vi / 2, 1e-12) - rm / vm)
+            ax_amp.bar(np.arange(len(cases)) + (k - 0.5) * 0.38, ratios, width=0.38, yerr=[lows, highs], capsize=3,
+                       label=f"autocast {dtype}")
+        ax_amp.axhline(1, color="black", linewidth=0.8)
+        ax_amp.set_xticks(range(len(cases)), labels=[f"{w.replace(', ', chr(10))}\nbatch {b}" for w, b in cases],
+                          fontsize=7)
+        ax_amp.set(ylabel="float32 step time ÷ autocast step time",
+                   title=f"{who} (this book): autocast against float32, eager; above 1: autocast is faster")
+        ax_amp.legend(fontsize=7)
+        labels = []
+        for k, r in enumerate(mine[mine["mode"] == "compile"].itertuples()):
+            ref = eager[(eager["dtype"] == r.dtype) & (eager["workload"] == r.workload)
+                        & (eager["batch"] == r.batch)].iloc[0]
+            for offset, (median, iqr, samples, colour) in enumerate(
+                    [(ref["median_s"], ref["iqr_s"], ref["samples"], "tab:gray"),
+                     (r.median_s, r.iqr_s, r.samples, "tab:purple")]):
+                ax_steady.bar(k + offset * 0.4, median * 1e3, width=0.4, capsize=3, color=colour,
+                              yerr=(iqr if has_spread(samples) else 0.0) / 2 * 1e3,
+                              label=("eager", "compiled")[offset] if k == 0 else None)
+            ax_compile.bar(k, r.compile_s, width=0.6, color="tab:purple")
+            kind = "float32" if r.dtype == "float32" else f"autocast {r.dtype}"
+            labels.append(f"{r.workload}\nbatch {r.batch}\n{kind}")
+        if labels:
+            ax_steady.set_xticks(np.arange(len(labels)) + 0.2, labels=labels, fontsize=7)
+            ax_compile.set_xticks(range(len(labels)), labels=labels, fontsize=7)
+            ax_steady.set(ylabel="ms per step (error bar: IQR)", title="eager and compiled: steady state")
+            ax_compile.set(ylabel="seconds", title="first call (compilation)")
+            ax_steady.legend(fontsize=7)
+        else:
+            for ax in (ax_steady, ax_compile):
+                ax.text(0.5, 0.5, "no torch.compile case\nin this file", ha="center", va="center",
+                        transform=ax.transAxes)
+                ax.set_axis_off()
+    fig.tight_layout()
+    return fig
