@@ -140,3 +140,32 @@ def test_plots_draw_what_they_are_given():
     panels = report.plot_training_variants(train)
     assert panels is not None and len(panels.axes) == 3
     assert report.plot_training_variants(train.iloc[:0]) is None
+
+
+def _live() -> dict[str, pd.DataFrame]:
+    index = pd.Index([64, 1024], name="n")
+    return {"mps": pd.DataFrame({"median_s": [1e-4, 1e-3], "iqr_s": [2e-5, 1e-5], "samples": [5, 5]}, index=index),
+            "cpu": pd.DataFrame({"median_s": [1e-5, 1e-2], "iqr_s": [1e-6, 5e-4], "samples": [5, 1]}, index=index)}
+
+
+def test_sweep_table():
+    live = _live()
+    verdict = pd.Series(["slower", "faster"], index=live["mps"].index)
+    table = report.sweep_table(live, verdict, accelerator="mps")
+    assert list(table.columns) == ["mps ms", "mps IQR %", "cpu ms", "cpu IQR %", "speed-up", "mps is"]
+    assert table.loc[64, "mps ms"] == "0.100" and table.loc[64, "mps IQR %"] == "20"
+    assert table.loc[1024, "cpu IQR %"] == "–"  # one block
+    assert table.loc[64, "speed-up"] == "0.10" and table.loc[1024, "speed-up"] == "10"
+    assert table.loc[1024, "mps is"] == "faster"
+    only_cpu = report.sweep_table({"cpu": live["cpu"]})
+    assert list(only_cpu.columns) == ["cpu ms", "cpu IQR %"]
+
+
+def test_plot_sweep():
+    fig = report.plot_sweep(_live(), crossover=1024, title="t")
+    ax = fig.axes[0]
+    assert "crossover, n = 1024" in [t.get_text() for t in ax.get_legend().get_texts()]
+    x, y = ax.get_lines()[0].get_data()
+    assert list(x) == [64, 1024]
+    assert y[1] == pytest.approx(2 * 1024**3 / 1e-3 / 1e9)  # GFLOP/s at the median
+    assert ax.get_title() == "t" and ax.get_xscale() == "log"

@@ -276,6 +276,47 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
     return lines
 
 
+def sweep_table(live: Mapping[str, pd.DataFrame], verdict: pd.Series | None = None,
+                accelerator: str | None = None) -> pd.DataFrame:
+    """A live matmul sweep as a narrow table: per device (``live`` maps a device type to a frame indexed by n with
+    ``median_s``, ``iqr_s`` and ``samples``) the median in ms and the IQR %, then, where ``accelerator`` names the
+    device compared with ``"cpu"``, the CPU's time ÷ the accelerator's and the ``verdict`` at each size."""
+    columns: dict[str, object] = {}
+    for name, t in live.items():
+        columns[f"{name} ms"] = (t["median_s"] * 1e3).map(sig)
+        columns[f"{name} IQR %"] = pd.Series([iqr_percent(r.iqr_s, r.median_s, r.samples) for r in t.itertuples()],
+                                             index=t.index)
+    table = pd.DataFrame(columns)
+    if accelerator is not None and verdict is not None:
+        table["speed-up"] = (live["cpu"]["median_s"] / live[accelerator]["median_s"]).map(lambda r: sig(r, 2))
+        table[f"{accelerator} is"] = verdict
+    return table
+
+
+def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, title: str = "") -> Figure:
+    """Throughput of a live n×n matmul sweep (2n³ FLOP over the median time) per device, with error bars from the
+    IQR, on log axes; a dotted line marks the ``crossover`` size where there is one."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    sizes: set[int] = set()
+    for name, t in live.items():
+        flop = 2 * t.index.to_numpy(dtype=float) ** 3
+        fast, slow = edges(t["median_s"].to_numpy(dtype=float), band_iqr(t).fillna(0.0).to_numpy(dtype=float))
+        rate = flop / t["median_s"].to_numpy(dtype=float) / 1e9
+        ax.errorbar(t.index, rate, yerr=[rate - flop / slow / 1e9, flop / fast / 1e9 - rate], marker="o", capsize=3,
+                    label=f"{name} (median; error bar: IQR)")
+        sizes |= {int(n) for n in t.index}
+    if crossover is not None:
+        ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, n = {crossover}")
+    ax.set(xscale="log", yscale="log", xlabel="n (n×n @ n×n, float32)", ylabel="GFLOP/s", title=title)
+    ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
+    ax.tick_params(axis="x", which="minor", bottom=False)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_training_variants(train: pd.DataFrame) -> Figure | None:
     """One row of panels per machine (``train``: training records with ``who``, ``workload``, ``batch``,
     ``mode``, ``dtype``, ``median_s``, ``iqr_s``, ``samples``, ``compile_s``): autocast's speed-up over the float32
