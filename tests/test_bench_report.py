@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -169,3 +170,162 @@ def test_plot_sweep():
     assert list(x) == [64, 1024]
     assert y[1] == pytest.approx(2 * 1024**3 / 1e-3 / 1e9)  # GFLOP/s at the median
     assert ax.get_title() == "t" and ax.get_xscale() == "log"
+
+
+def _timing(median_s: float, iqr_s: float, samples: int) -> SimpleNamespace:
+    return SimpleNamespace(median_s=median_s, iqr_s=iqr_s, samples=samples)
+
+
+def test_speedup_range_and_noisy_timings():
+    # the stored H100 run's ResNet-50 at batch 1, rounded: Xeon CPU 30.4 ms (IQR 2.0 ms), H100 3.7 ms (IQR 2.5 ms)
+    cpu, gpu = _timing(0.0304, 0.0020, 3), _timing(0.0037, 0.0025, 3)
+    ratio, low, high = report.speedup_range(cpu, gpu)
+    assert ratio == pytest.approx(0.0304 / 0.0037)
+    assert low == pytest.approx((0.0304 - 0.0010) / (0.0037 + 0.00125))  # 5.94
+    assert high == pytest.approx((0.0304 + 0.0010) / (0.0037 - 0.00125))  # 12.8
+    assert report.speedup_text(cpu, gpu) == "8.2 (5.9–13)"
+    assert report.is_noisy(gpu) and not report.is_noisy(cpu)  # 68 % and 7 % of the median
+    assert not report.is_noisy(_timing(0.010, 0.002, 5))  # exactly 20 % is not above it
+    assert not report.is_noisy(_timing(0.010, 0.009, 1))  # one block: no spread to judge
+    ratio, low, high = report.speedup_range(_timing(0.0304, 0.0020, 1), _timing(0.0037, 0.0025, 1))
+    assert math.isnan(low) and math.isnan(high)  # single blocks move nothing
+    assert report.speedup_text(_timing(0.0304, 0.0, 1), _timing(0.0037, 0.0, 1)) == "8.2"
+
+
+def test_run_peak():
+    assert report.run_peak({"device": {"type": "cpu", "name": "AMD EPYC", "cores": 2}}) == {}
+    h200 = report.run_peak({"device": {"type": "cuda", "name": "NVIDIA H200", "cores": 132}})
+    assert h200["float32_tflops"] == pytest.approx(66.91) and h200["bfloat16_tflops"] == pytest.approx(989)
+    m1_pro = report.run_peak({"device": {"type": "mps", "name": "Apple M1 Pro", "cores": 16}})
+    assert m1_pro["float32_tflops"] == pytest.approx(5.308) and m1_pro["memory_bandwidth_gbs"] == pytest.approx(200)
+    assert report.run_peak({"device": {"type": "cuda", "name": "NVIDIA GeForce GTX 480", "cores": 15}}) == {}
+
+
+def _peak_runs() -> dict:
+    return {
+        "gpu": {"provenance": {"device": {"type": "cuda", "name": "NVIDIA H200", "cores": 132}}},
+        "busy": {"provenance": {"device": {"type": "cuda", "name": "NVIDIA H200", "cores": 132}}},
+        "cpu": {"provenance": {"device": {"type": "cpu", "name": "AMD EPYC", "cores": 2}}},
+    }
+
+
+def _peak_records() -> pd.DataFrame:
+    rows = []
+    for machine in ("gpu", "busy", "cpu"):
+        rows += [
+            {"machine": machine, "benchmark": "matmul", "dtype": "float32", "size": 1024, "gflop_per_s": 40_000.0,
+             "gb_per_s": np.nan, "median_s": 5.4e-5, "iqr_s": 1e-6, "samples": 5},
+            {"machine": machine, "benchmark": "matmul", "dtype": "float32", "size": 4096, "gflop_per_s": 51_000.0,
+             "gb_per_s": np.nan, "median_s": 2.7e-3, "iqr_s": 3e-5, "samples": 5},
+            {"machine": machine, "benchmark": "elementwise", "dtype": "float32", "size": 2**28, "gflop_per_s": np.nan,
+             "gb_per_s": 4379.0, "median_s": 7.4e-4, "iqr_s": 0.0, "samples": 1},
+        ]
+    return pd.DataFrame(rows)
+
+
+def _reported_peaks() -> pd.DataFrame:
+    def row(chip, vendor, cores, device, workload, dtype, value):
+        return {"source": "chsasank-device-benchmarks", "chip": chip, "vendor": vendor, "gpu_cores": cores,
+                "device": device, "workload": workload, "dtype": dtype, "value": value}
+
+    return pd.DataFrame([
+        row("Apple M1 Pro", "Apple", 16, "mps", "chsasank-matmul", "float32", 3.7),
+        row("Apple M1 Pro", "Apple", 16, "mps", "chsasank-matmul", "float16", 4.3),  # no Apple 16-bit peak
+        row("Apple M1 Pro", "Apple", np.nan, "cpu", "chsasank-matmul", "float32", 0.3),  # no CPU arithmetic peak
+        row("Apple M1 Pro", "Apple", np.nan, "cpu", "chsasank-copy-bandwidth", "float32", 96.0),
+        row("Apple M1 Pro", "Apple", 16, "mps", "chsasank-copy-bandwidth", "float32", 176.0),
+        row("Apple M2", "Apple", np.nan, "mps", "chsasank-matmul", "float32", 2.0),
+        row("NVIDIA V100 32GB", "NVIDIA", np.nan, "cuda", "chsasank-matmul", "float32", 13.0),  # not in peaks.csv
+    ])
+
+
+def test_book_and_reported_peak_rows():
+    book = report.book_peak_rows(_peak_runs(), _peak_records(), {"gpu": "the H200"}, flagged={"busy"})
+    assert list(book.columns) == list(report.PEAK_COLUMNS)
+    mine = book[book["who"] == "the H200"].set_index("figure")
+    assert mine.loc["matmul float32, best (n = 4096)", "share"] == pytest.approx(100 * 51.0 / 66.91)  # 76 %
+    assert mine.loc["matmul float32, best (n = 4096)", "spread"] == "IQR 1 %, 5 blocks"
+    assert mine.loc["add, 2^28 elements", "share"] == pytest.approx(100 * 4379 / 4800)  # 91 %
+    assert mine.loc["add, 2^28 elements", "spread"] == "1 block"
+    assert set(book.loc[book["who"] == "busy", "share"]) == {"flagged: not used"}
+    assert set(book.loc[book["who"] == "cpu", "share"]) == {"no peak stated"}
+    theirs = report.reported_peak_rows(_reported_peaks())
+    assert theirs["figure"].tolist() == ["matmul float32", "copy float32", "copy float32", "matmul float32"]
+    shares = dict(zip(theirs["who"] + " " + theirs["figure"], theirs["share"], strict=True))
+    assert shares["Apple M1 Pro (16-core GPU) matmul float32"] == pytest.approx(100 * 3.7 / 5.308)  # 70 %
+    assert shares["Apple M1 Pro (16-core GPU) copy float32"] == pytest.approx(88.0)
+    assert shares["Apple M1 Pro CPU copy float32"] == "GPU cores not stated: no peak"
+    assert shares["Apple M2 GPU matmul float32"] == "GPU cores not stated: no peak"
+
+
+def test_peak_table_copy_pairs_and_plot():
+    rows = pd.concat([report.book_peak_rows(_peak_runs(), _peak_records(), {"gpu": "the H200"}, flagged={"busy"}),
+                      report.reported_peak_rows(_reported_peaks())], ignore_index=True)
+    table = report.peak_table(rows).splitlines()
+    assert table[0] == "| Who | Measured by | Figure | Value | % of peak |"
+    assert "| the H200 | this book | add, 2^28 elements | 4,379 GB/s (1 block) | 91 % of 4800 |" in table
+    assert ("| Apple M1 Pro (16-core GPU) | device-benchmarks contributors | copy float32 | 176 GB/s | 88 % of 200 |"
+            in table)
+    assert not [line for line in table if "matmul float32" in line]  # those are drawn, not tabled
+    assert len(table) == 2 + 2  # the H200's add and the M1 Pro GPU's copy: the only other rows with a percentage
+    assert report.copy_pairs(_reported_peaks()) == (
+        "reported copies, CPU → GPU of the same chip (GB/s): M1 Pro 96.0 → 176")
+    fig = report.plot_peak_shares(rows)
+    assert len(fig.axes[0].patches) == 2  # the H200's and the M1 Pro GPU's float32 products
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["Apple M1 Pro (16-core GPU) — reported by device-benchmarks contributors",
+                      "the H200 — this book"]  # sorted by share: 70 % below 76 %
+
+
+def _verdict(a, b) -> str:
+    """Chapter 10's noise margin (section 1), as the chapter defines it."""
+    def noise(t):
+        return t.iqr_s if t.samples >= 4 else max(t.iqr_s, 0.1 * t.median_s)
+
+    if a.median_s + noise(a) < b.median_s - noise(b):
+        return "faster"
+    if b.median_s + noise(b) < a.median_s - noise(a):
+        return "slower"
+    return "within noise"
+
+
+def test_training_table():
+    # the stored H200 run's 32×32 ResNet-50 at batch 128, rounded
+    train = pd.DataFrame({
+        "who": ["gpu"] * 5, "benchmark": ["train_resnet50_32"] * 5, "batch": [128] * 5,
+        "mode": ["eager", "eager", "eager", "compile", "compile"],
+        "dtype": ["float32", "bfloat16", "float16", "float32", "bfloat16"],
+        "median_s": [0.0216, 0.0253, 0.0243, 0.0254, 0.0274], "iqr_s": [0.0011, 0.0025, 0.0001, 0.0005, 0.0011],
+        "samples": [5, 5, 5, 5, 5], "compile_s": [np.nan, np.nan, np.nan, 37.2, 30.8],
+    })
+    table = report.training_table(train, _verdict)
+    assert list(table.columns) == ["fp32 ms", "IQR %", "bf16", "fp16", "compiled fp32", "compiled bf16"]
+    row = table.loc[("gpu", "ResNet-50 32×32", 128)]
+    assert row["fp32 ms"] == "21.6" and row["IQR %"] == "5"
+    assert row["bf16"] == "0.85 slower" and row["fp16"] == "0.89 slower"
+    assert row["compiled fp32"] == "0.85 slower, 37 s"
+    assert row["compiled bf16"] == "0.92 ≈, 31 s"  # within noise of its eager bfloat16 twin
+    assert report.training_table(train.iloc[:0], _verdict).empty
+
+
+def test_book_matmul_rows():
+    records = pd.DataFrame({
+        "machine": ["a", "a", "b"], "benchmark": ["devbench_matmul", "matmul", "matmul"],
+        "dtype": ["float32"] * 3, "gflop_per_s": [51_200.0, 51_900.0, 1_380.0], "flop": [2 * 4096.0**3] * 3,
+        "median_s": [2.684e-3, 2.648e-3, 9.96e-2], "iqr_s": [2.7e-5, 1e-5, 0.0], "samples": [5, 5, 1],
+    })
+    rows = report.book_matmul_rows(records, {"a": "the H200"})
+    assert rows["who"].tolist() == ["the H200", "b (suite's sizes)"]  # b has no device-benchmarks sizes
+    assert rows["value"].tolist() == pytest.approx([51.2, 1.38])  # devbench_matmul wins where there is one
+    assert rows["low"].iloc[0] == pytest.approx(2 * 4096.0**3 / (2.684e-3 + 1.35e-5) / 1e12)
+    assert math.isnan(rows["low"].iloc[1])  # one block: no error bar
+
+
+def test_implied_rate_table():
+    records = pd.DataFrame({"benchmark": ["train_resnet50_32"] * 2, "batch": [32, 128],
+                            "flop": [32 * 0.497e9, 128 * 0.497e9]})
+    per_image, table, lines = report.implied_rate_table(records, _reported(), "train_resnet50_32", "w")
+    assert per_image == pytest.approx(0.497e9)
+    assert table.loc["Apple M1 Pro (16-core GPU)", 32] == "0.100"  # 0.497 GFLOP × 50,000 ÷ 249 s = 0.0998
+    assert table.loc["NVIDIA TITAN RTX", 32] == "0.89"
+    assert lines == report.rate_lines(report.implied_rates(_reported(), "w", 0.497e9, "train_resnet50_32"))

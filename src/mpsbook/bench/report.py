@@ -11,7 +11,7 @@ stays in the chapter. matplotlib is imported only by the plotting functions, so 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -380,3 +380,249 @@ def plot_training_variants(train: pd.DataFrame) -> Figure | None:
                 ax.set_axis_off()
     fig.tight_layout()
     return fig
+
+
+#: A timing is called noisy when its IQR is above this share of its median (sections 7 and 8 of chapter 10).
+NOISY = 0.20
+
+
+def is_noisy(t: Any) -> bool:
+    """Whether a timing (anything with ``median_s``, ``iqr_s`` and ``samples``) spreads by more than :data:`NOISY`
+    of its median; a single block has no spread to judge, so it is not called noisy."""
+    return has_spread(t.samples) and float(t.iqr_s) > NOISY * float(t.median_s)
+
+
+def speedup_range(slow: Any, fast: Any) -> tuple[float, float, float]:
+    """``slow``'s median time ÷ ``fast``'s (each with ``median_s``, ``iqr_s``, ``samples``), and the lowest and
+    highest ratio the two IQRs allow: each median moved by half its IQR towards and away from the other. A single
+    block has no IQR and moves nothing; with no spread on either side both ends are NaN."""
+    ia, ib = (float(t.iqr_s) if has_spread(t.samples) else 0.0 for t in (slow, fast))
+    ratio = float(slow.median_s) / float(fast.median_s)
+    if not (ia or ib):
+        return ratio, math.nan, math.nan
+    low = (float(slow.median_s) - ia / 2) / (float(fast.median_s) + ib / 2)
+    high = (float(slow.median_s) + ia / 2) / max(float(fast.median_s) - ib / 2, 1e-12)
+    return ratio, low, high
+
+
+def speedup_text(slow: Any, fast: Any) -> str:
+    """'8.2 (6.0–13)': :func:`speedup_range` with two significant digits, the range left out where there is none."""
+    ratio, low, high = speedup_range(slow, fast)
+    return sig(ratio, 2) + ("" if math.isnan(low) else f" ({sig(low, 2)}–{sig(high, 2)})")
+
+
+def run_peak(provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """The published peaks (:func:`peak_for`) of the device a results file's provenance names: ``{}`` for a CPU,
+    which has none in the tables, and for a GPU the tables do not list. An Apple GPU matches on its core count."""
+    dev = provenance["device"]
+    if dev["type"] == "cpu":
+        return {}
+    return peak_for(dev["name"], gpu_cores=dev["cores"] if dev["type"] == "mps" else None) or {}
+
+
+#: Columns of the frames :func:`book_peak_rows` and :func:`reported_peak_rows` return.
+PEAK_COLUMNS = ("who", "by", "vendor", "figure", "value", "unit", "spread", "iqr_share", "peak", "share")
+_VENDOR = {"mps": "Apple", "cuda": "NVIDIA", "cpu": "CPU"}
+
+
+def book_peak_rows(runs: Mapping[str, Mapping[str, Any]], records: pd.DataFrame,
+                   names: Mapping[str, str] | None = None, flagged: Collection[str] = ()) -> pd.DataFrame:
+    """This book's figures to set against a peak, per results file (``runs`` as :func:`load_results` returns them,
+    ``records`` the ``ok`` rows of :func:`records_frame`): the best ``matmul`` of each dtype in TFLOP/s and the
+    float32 add at the largest size in GB/s (12 bytes an element), each with its spread and, where the device has
+    a published peak and the run is not ``flagged``, its share of that peak in per cent (``share``; else a string
+    that says why there is none). ``names`` maps a results file to the name shown."""
+    names = names or {}
+    rows = []
+    for machine, doc in runs.items():
+        peak, mine = run_peak(doc["provenance"]), records[records["machine"] == machine]
+        common = {"who": names.get(machine, machine), "by": BOOK,
+                  "vendor": _VENDOR[doc["provenance"]["device"]["type"]]}
+
+        def share(value: float, stated: object, machine: str = machine) -> object:
+            if machine in flagged:
+                return "flagged: not used"
+            return 100 * value / float(stated) if stated else "no peak stated"  # type: ignore[arg-type]
+
+        for dtype in ("float32", "float16", "bfloat16"):
+            part = mine[(mine["benchmark"] == "matmul") & (mine["dtype"] == dtype)]
+            if part.empty:
+                continue
+            best = part.loc[part["gflop_per_s"].idxmax()]
+            value, stated = best["gflop_per_s"] / 1e3, peak.get(f"{dtype}_tflops")
+            rows.append({**common, "figure": f"matmul {dtype}, best (n = {best['size']})", "value": value,
+                         "unit": "TFLOP/s", "spread": spread_text(best["iqr_s"], best["median_s"], best["samples"]),
+                         "iqr_share": best["iqr_s"] / best["median_s"] if has_spread(best["samples"]) else 0.0,
+                         "peak": stated or "not stated", "share": share(value, stated)})
+        adds = mine[mine["benchmark"] == "elementwise"]
+        if not adds.empty:
+            big = adds.loc[adds["size"].idxmax()]
+            stated = peak.get("memory_bandwidth_gbs")
+            rows.append({**common, "figure": f"add, 2^{int(np.log2(big['size']))} elements", "value": big["gb_per_s"],
+                         "unit": "GB/s", "spread": spread_text(big["iqr_s"], big["median_s"], big["samples"]),
+                         "iqr_share": big["iqr_s"] / big["median_s"] if has_spread(big["samples"]) else 0.0,
+                         "peak": stated or "not stated", "share": share(big["gb_per_s"], stated)})
+    return pd.DataFrame(rows, columns=list(PEAK_COLUMNS))
+
+
+def reported_peak_rows(reported: pd.DataFrame) -> pd.DataFrame:
+    """Reported figures to set against a peak (rows of :func:`mpsbook.reported.load_reported`): device-benchmarks'
+    and torch-performance-test-data's matrix products against the float32 or 16-bit peak, and device-benchmarks'
+    copies (bytes read plus written) against the memory bandwidth. An Apple chip needs the GPU-core count the source
+    states (without it ``share`` says so); Apple states no 16-bit peaks and no CPU arithmetic peaks, so those rows
+    are left out, as are NVIDIA cards without a row in ``peaks.csv``."""
+    rows = []
+    wanted = ["chsasank-matmul", "zzc0721-mm-max", "chsasank-copy-bandwidth"]
+    for row in reported[reported["workload"].isin(wanted)].itertuples():
+        copy = row.workload == "chsasank-copy-bandwidth"
+        if not copy and (row.device == "cpu" or (row.vendor == "Apple" and row.dtype != "float32")):
+            continue
+        cores = None if pd.isna(row.gpu_cores) else int(row.gpu_cores)
+        peak = peak_for(row.chip, gpu_cores=cores if row.vendor == "Apple" else None) or {}
+        stated = peak.get("memory_bandwidth_gbs" if copy else f"{row.dtype}_tflops")
+        if row.vendor == "NVIDIA" and not stated:
+            continue
+        rows.append({"who": reported_name(row), "by": SOURCE_NAMES.get(row.source, row.source), "vendor": row.vendor,
+                     "figure": f"{'copy' if copy else 'matmul'} {row.dtype}", "value": float(row.value),
+                     "unit": "GB/s" if copy else "TFLOP/s", "spread": "none reported", "iqr_share": 0.0,
+                     "peak": stated or "not stated",
+                     "share": 100 * float(row.value) / float(stated) if stated  # type: ignore[arg-type]
+                     else "GPU cores not stated: no peak"})
+    return pd.DataFrame(rows, columns=list(PEAK_COLUMNS))
+
+
+def peak_table(rows: pd.DataFrame) -> str:
+    """A Markdown table of the rows (:func:`book_peak_rows` and :func:`reported_peak_rows` together) that have a
+    percentage and are not float32 matrix products (those are drawn by :func:`plot_peak_shares`): this book's
+    runs, and of the reported ones the Apple chips."""
+    keep = rows[~rows["figure"].str.startswith("matmul float32")
+                & rows["share"].map(lambda p: isinstance(p, float))
+                & (rows["by"].eq(BOOK) | rows["vendor"].eq("Apple"))]
+    lines = ["| Who | Measured by | Figure | Value | % of peak |", "|---|---|---|---|---|"]
+    for r in keep.itertuples():
+        spread = f" ({r.spread})" if r.by == BOOK else ""
+        lines.append(f"| {r.who} | {r.by} | {r.figure} | {sig(r.value)} {r.unit}{spread} | "
+                     f"{r.share:.0f} % of {float(r.peak):g} |")
+    return "\n".join(lines)
+
+
+def copy_pairs(reported: pd.DataFrame) -> str:
+    """device-benchmarks' copies on the CPU and on the GPU of the same Apple chip, in one line (GB/s)."""
+    copies = reported[reported["workload"] == "chsasank-copy-bandwidth"].pivot_table(
+        index="chip", columns="device", values="value", aggfunc="first")
+    if not {"cpu", "mps"} <= set(copies.columns):
+        return "reported copies, CPU → GPU of the same chip (GB/s): none"
+    both = copies.dropna(subset=["cpu", "mps"])
+    return "reported copies, CPU → GPU of the same chip (GB/s): " + "; ".join(
+        f"{chip.removeprefix('Apple ')} {sig(r.cpu)} → {sig(r.mps)}" for chip, r in both.iterrows())
+
+
+def plot_peak_shares(rows: pd.DataFrame) -> Figure:
+    """The float32 matrix products of ``rows`` (:func:`book_peak_rows` and :func:`reported_peak_rows`) that have a
+    percentage, as bars of their share of the chip's float32 peak: orange Apple, green NVIDIA; this book's filled
+    with IQR error bars, the reported hatched."""
+    import matplotlib.pyplot as plt
+
+    fp32 = rows[rows["figure"].str.startswith("matmul float32") & rows["share"].map(lambda p: isinstance(p, float))]
+    fp32 = fp32.assign(share=fp32["share"].astype(float)).sort_values("share")
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(fp32) + 1.2))
+    ours = fp32["by"].eq(BOOK).to_numpy()
+    colour = np.where(fp32["vendor"].eq("Apple"), "tab:orange", "tab:green")
+    half_iqr = np.where(ours, fp32["iqr_share"].to_numpy(dtype=float) / 2, 0.0)
+    ax.barh(range(len(fp32)), fp32["share"], color=np.where(ours, colour, "white"), edgecolor=colour,
+            hatch=[None if o else "//" for o in ours], xerr=fp32["share"].to_numpy(dtype=float) * half_iqr,
+            capsize=3)
+    for i, p in enumerate(fp32["share"]):
+        ax.text(p + 1, i, f"{p:.0f} %", va="center", fontsize=7)
+    measured = [BOOK if b == BOOK else f"reported by {b}" for b in fp32["by"]]
+    ax.set_yticks(range(len(fp32)), labels=[f"{w} — {m}" for w, m in zip(fp32["who"], measured, strict=True)],
+                  fontsize=7)
+    ax.axvline(100, color="grey", linewidth=0.8)
+    ax.set(xlabel="% of the chip's published or derived float32 peak", xlim=(0, 110),
+           title="float32 matrix products against the chip's peak\n"
+           "(orange: Apple, green: NVIDIA; hatched: reported by others; error bars: IQR within the run)")
+    fig.tight_layout()
+    return fig
+
+
+#: Short names of the training workloads in chapter 10's tables.
+WORKLOADS = {"train_resnet50_32": "ResNet-50 32×32", "train_resnet50_224": "ResNet-50 224×224",
+             "train_distilbert_512": "DistilBERT 512"}
+_SHORT = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def _verdict(verdict: str) -> str:
+    return "≈" if verdict == "within noise" else verdict
+
+
+def training_table(train: pd.DataFrame, compare: Callable[[Any, Any], str]) -> pd.DataFrame:
+    """The training cases of some runs (rows of :func:`records_frame` with a ``who`` column) in one compact table:
+    a row per machine, workload and batch; the float32 eager step in ms and its IQR %; each autocast dtype
+    (``bf16``, ``fp16``) as its speed-up over that step with the verdict of ``compare(variant, reference)``
+    (chapter 10's noise margin: 'faster', 'slower', or 'within noise', shown as '≈'); and each compiled dtype as its
+    speed-up over its eager twin, its verdict and its first call (the compilation) in seconds."""
+    rows = []
+    for (who, benchmark, batch), group in train.groupby(["who", "benchmark", "batch"], sort=False):
+        eager = group[group["mode"] == "eager"].set_index("dtype")
+        row: dict[str, object] = {"machine": who, "workload": WORKLOADS.get(benchmark, benchmark), "batch": batch}
+        if "float32" in eager.index:
+            ref = eager.loc["float32"]
+            row["fp32 ms"] = sig(ref["median_s"] * 1e3)
+            row["IQR %"] = iqr_percent(ref["iqr_s"], ref["median_s"], ref["samples"])
+        for r in group.itertuples():
+            if r.mode == "eager" and r.dtype != "float32" and "float32" in eager.index:
+                ref = eager.loc["float32"]
+                speed_up = sig(ref["median_s"] / r.median_s, 2)
+                row[_SHORT.get(r.dtype, r.dtype)] = f"{speed_up} {_verdict(compare(r, ref))}"
+            elif r.mode == "compile" and r.dtype in eager.index:
+                ref = eager.loc[r.dtype]
+                row[f"compiled {_SHORT.get(r.dtype, r.dtype)}"] = (
+                    f"{sig(ref['median_s'] / r.median_s, 2)} {_verdict(compare(r, ref))}, {r.compile_s:.0f} s")
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    order = ["fp32 ms", "IQR %", "bf16", "fp16",
+             *[f"compiled {s}" for s in ("fp32", "bf16", "fp16")]]
+    columns = [c for c in order if c in table.columns]
+    return table.set_index(["machine", "workload", "batch"])[columns].fillna("–").rename_axis(
+        index=[None, None, "batch"])
+
+
+def book_matmul_rows(records: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """This book's best float32 matrix product per results file in the side-by-side layout (TFLOP/s): the maximum
+    over device-benchmarks' sizes (``devbench_matmul``), or for a file without those cases the maximum of its
+    ``matmul`` sweep, its name then marked "(suite's sizes)"."""
+    names = names or {}
+    rows = []
+    for machine, mine in records[records["dtype"] == "float32"].groupby("machine", sort=False):
+        part, note = mine[mine["benchmark"] == "devbench_matmul"], ""
+        if part.empty:
+            part, note = mine[mine["benchmark"] == "matmul"], " (suite's sizes)"
+        if part.empty:
+            continue
+        best = part.loc[part["gflop_per_s"].idxmax()]
+        fast, slow = edges(best["median_s"], best["iqr_s"] if has_spread(best["samples"]) else np.nan)
+        rows.append({"who": names.get(machine, machine) + note, "by": BOOK, "machine": machine, "x": np.nan,
+                     "value": best["gflop_per_s"] / 1e3, "low": best["flop"] / slow / 1e12,
+                     "high": best["flop"] / fast / 1e12, "median_s": best["median_s"], "iqr_s": best["iqr_s"],
+                     "samples": best["samples"]})
+    return pd.DataFrame(rows, columns=list(SIDE_COLUMNS))
+
+
+def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark: str,
+                       workload: str) -> tuple[float, pd.DataFrame, list[str]]:
+    """What each reported epoch of a ResNet-50 workload implies: the FLOP per image this book's suite counted for
+    ``benchmark`` (the median over its records; :func:`mpsbook.bench.model_flop` when there are none), the implied
+    TFLOP/s as a table (a row per reported machine, a column per batch) and :func:`rate_lines`' summary."""
+    counted = records[records["benchmark"] == benchmark]
+    if len(counted):
+        per_image = float((counted["flop"].astype(float) / counted["batch"].astype(float)).median())
+    else:
+        from mpsbook.bench.cases import model_flop
+
+        per_image = model_flop(benchmark, 1)
+    rates = implied_rates(reported, workload, per_image, benchmark)
+    table = (rates.pivot_table(index="reported", columns="batch", values="TFLOP/s", aggfunc="first", sort=False)
+             .map(lambda v: "–" if pd.isna(v) else sig(v, 2)).rename_axis(index=None))
+    return per_image, table, rate_lines(rates)
