@@ -18,6 +18,7 @@ shows the device. Every other parameter is replayed as given.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -86,6 +87,11 @@ def execute(source: Path, parameters: dict[str, object]) -> float:
     FAILED.mkdir(parents=True, exist_ok=True)
     scratch = FAILED / source.name
     start = time.perf_counter()
+    # The kernel inherits PATH: put this Python's scripts first, as an activated environment would, so that a
+    # chapter that runs `pip` or the doctor sees this environment's tools rather than another Python's.
+    scripts = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
+        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
     pm.execute_notebook(
         str(source),
         str(scratch),

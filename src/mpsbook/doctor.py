@@ -119,8 +119,9 @@ CHECKS = (
 def sysctl(name: str) -> str | None:
     """``sysctl -n name`` on macOS; ``None`` elsewhere, or where the key does not exist.
 
-    A program started by a process that Rosetta translates runs translated too, so ``sysctl`` answers for this
-    process (``sysctl -n sysctl.proc_translated`` prints 1 under ``arch -x86_64``, volta-cli/volta#1545).
+    A universal program (arm64 and x86_64 code in one file, as ``/usr/sbin/sysctl`` is) started by a process that
+    Rosetta translates runs translated too, so ``sysctl`` answers for this process (``sysctl -n
+    sysctl.proc_translated`` prints 1 under ``arch -x86_64``, volta-cli/volta#1545).
     """
     if sys.platform != "darwin":
         return None
