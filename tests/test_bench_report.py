@@ -329,3 +329,23 @@ def test_implied_rate_table():
     assert table.loc["Apple M1 Pro (16-core GPU)", 32] == "0.100"  # 0.497 GFLOP × 50,000 ÷ 249 s = 0.0998
     assert table.loc["NVIDIA TITAN RTX", 32] == "0.89"
     assert lines == report.rate_lines(report.implied_rates(_reported(), "w", 0.497e9, "train_resnet50_32"))
+
+
+def test_mac_chip_tables():
+    reported = _reported_peaks()
+    zzc = {"source": "zzc0721-torch-performance-test-data", "chip": "Apple M1 Pro", "vendor": "Apple",
+           "gpu_cores": 16, "device": "mps", "workload": "zzc0721-mm-max"}
+    reported = pd.concat([reported, pd.DataFrame([{**zzc, "dtype": "float32", "value": 4.28},
+                                                  {**zzc, "dtype": "bfloat16", "value": 2.3}])], ignore_index=True)
+    rates, specs = report.mac_chip_tables(reported, chips=["Apple M5"])
+    assert rates.index.tolist() == ["M1 Pro", "M2", "M5"] == specs.index.tolist()  # Apple only, in chips.csv order
+    assert list(rates.columns) == ["float32", "float16", "bfloat16", "CPU float32", "GPU ÷ CPU"]
+    pro = rates.loc["M1 Pro"]
+    assert pro["float32"] == "3.7 D, 4.28 Z" and pro["float16"] == "4.3 D" and pro["bfloat16"] == "2.3 Z"
+    assert pro["CPU float32"] == "0.3 D"
+    assert pro["GPU ÷ CPU"] == "12 D"  # only a source that reports both devices of the chip gives a factor
+    assert (rates.loc["M5"] == "–").all()  # nothing reported: no cell is filled in
+    assert specs.loc["M1 Pro"].tolist() == ["16", "200", "5.308 (derived)", "81"]  # best 4.28 / 5.308
+    assert specs.loc["M2", "GPU cores"] == "not stated" and specs.loc["M2", "FP32 peak"] == "–"
+    assert specs.loc["M2", "bandwidth GB/s"] == "100 (top)"
+    assert specs.loc["M5"].tolist() == ["10 (top)", "153", "4.147 (derived)", "–"]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mpsbook.bench.cases import TRAIN_IMAGES, epoch_steps
-from mpsbook.bench.peaks import peak_for
+from mpsbook.bench.peaks import peak_for, published_peaks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -626,3 +626,64 @@ def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark:
     table = (rates.pivot_table(index="reported", columns="batch", values="TFLOP/s", aggfunc="first", sort=False)
              .map(lambda v: "–" if pd.isna(v) else sig(v, 2)).rename_axis(index=None))
     return per_image, table, rate_lines(rates)
+
+
+#: Short keys for the reported sources in :func:`mac_chip_tables` (a cell's value is followed by its key).
+SOURCE_KEYS = {"chsasank-device-benchmarks": "D", "zzc0721-torch-performance-test-data": "Z"}
+_MATMUL_WORKLOADS = {"chsasank-matmul", "zzc0721-mm-max"}
+
+
+def _keyed(part: pd.DataFrame) -> str:
+    """Reported figures as 'value key' pairs ('11.4 D, 11.5 Z'), or '–' where none is reported."""
+    if part.empty:
+        return "–"
+    return ", ".join(f"{v:g} {SOURCE_KEYS.get(s, s)}" for s, v in
+                     sorted(zip(part["source"], part["value"], strict=True), key=lambda sv: (sv[0], sv[1])))
+
+
+def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Chapter 10's "Your Mac, chip by chip": two narrow tables, one row per Apple chip.
+
+    ``rates``: the reported best matrix-product rates in TFLOP/s (rows of :func:`mpsbook.reported.load_reported`,
+    device-benchmarks' and torch-performance-test-data's tables) on the GPU in float32, float16 and bfloat16 and on
+    the CPU in float32, each value followed by its source key (:data:`SOURCE_KEYS`), and the GPU ÷ CPU factor where
+    one source reports both devices of the chip. ``specs``: the GPU-core counts the sources state, Apple's memory
+    bandwidth for that configuration (``peak_for``; ``chips.csv`` says where it was read), the float32 peak with
+    its basis ("Apple" where Apple states it, "derived" otherwise) and the best reported GPU float32 rate as a share
+    of it. ``chips`` adds chips with nothing reported (the M5 family): their cells say "–", never a guess.
+    """
+    apple = reported[(reported["vendor"] == "Apple") & reported["workload"].isin(_MATMUL_WORKLOADS)]
+    order = {str(p["chip"]): i for i, p in enumerate(published_peaks())}
+    names = sorted(dict.fromkeys([*apple["chip"], *chips]), key=lambda c: (order.get(c, len(order)), c))
+    rates, specs = {}, {}
+    for chip in names:
+        mine = apple[apple["chip"] == chip]
+        gpu, cpu = mine[mine["device"] == "mps"], mine[(mine["device"] == "cpu") & (mine["dtype"] == "float32")]
+        row = {dtype: _keyed(gpu[gpu["dtype"] == dtype]) for dtype in ("float32", "float16", "bfloat16")}
+        row["CPU float32"] = _keyed(cpu)
+        pairs = [(s, g, c) for s in sorted(set(cpu["source"])) for g in
+                 gpu[(gpu["source"] == s) & (gpu["dtype"] == "float32")]["value"]
+                 for c in cpu[cpu["source"] == s]["value"]]
+        row["GPU ÷ CPU"] = ", ".join(f"{sig(g / c, 2)} {SOURCE_KEYS.get(s, s)}" for s, g, c in pairs) or "–"
+        key = chip.removeprefix("Apple ")
+        rates[key] = row
+        cores = sorted({int(c) for c in gpu["gpu_cores"].dropna()})
+        top = next((p for p in published_peaks() if p["chip"] == chip), {})
+        if len(cores) == 1:
+            peak, cores_text = peak_for(chip, gpu_cores=cores[0]), str(cores[0])
+        elif not len(gpu) and top.get("gpu_cores"):  # nothing reported (the M5s): the top configuration
+            peak, cores_text = peak_for(chip, gpu_cores=int(top["gpu_cores"])), f"{int(top['gpu_cores'])} (top)"
+        else:  # the source states no core count (or several): no peak to divide by
+            peak, cores_text = None, "not stated"
+        bandwidth = (peak or top).get("memory_bandwidth_gbs")
+        best = gpu[gpu["dtype"] == "float32"]["value"].max() if len(gpu) else float("nan")
+        fp32 = peak.get("float32_tflops") if peak else None
+        specs[key] = {
+            "GPU cores": cores_text,
+            "bandwidth GB/s": f"{float(bandwidth):g}{'' if peak else ' (top)'}" if bandwidth else "–",
+            "FP32 peak": f"{fp32:g} ({'Apple' if peak['float32_basis'] == 'stated' else 'derived'})" if fp32
+            else "–",
+            "best fp32 % of peak": f"{100 * best / float(fp32):.0f}" if fp32 and np.isfinite(best) else "–",
+        }
+    frame = pd.DataFrame.from_dict(rates, orient="index").rename_axis(index=None)
+    return frame, pd.DataFrame.from_dict(specs, orient="index").rename_axis(index=None)
