@@ -11,7 +11,7 @@ stays in the chapter. matplotlib is imported only by the plotting functions, so 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -167,26 +167,6 @@ def side_by_side_table(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
     spreads = {(source, who): spread(g) for (source, who), g in frame.groupby(["source", "who"], sort=False)}
     table["IQR %"] = [spreads[key] for key in table.index]
     return table.fillna("–")
-
-
-def ratio_table(book: pd.DataFrame, theirs: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
-    """How many times faster each of ``book``'s figures is than each reported one at the same batch (below 1:
-    slower): a row per reported machine, a column per book machine (and batch, where there are batches)."""
-    by_x = theirs["x"].notna().any()
-    ratios = []
-    for b in book.itertuples():
-        for t in theirs.itertuples():
-            if by_x and b.x != t.x:
-                continue
-            ratios.append({"reported": t.who, "this book": b.who, "batch": int(b.x) if by_x else "",
-                           "ratio": b.value / t.value if higher_is_better else t.value / b.value})
-    if not ratios:
-        return pd.DataFrame()
-    columns = ["this book", "batch"] if by_x else "this book"
-    table = pd.DataFrame(ratios).pivot_table(index="reported", columns=columns, values="ratio", aggfunc="first",
-                                             sort=False)
-    table.index.name = None
-    return table.apply(lambda col: col.map(lambda v: "–" if pd.isna(v) else sig(v, 2)))
 
 
 def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: Mapping[str, str],
@@ -506,17 +486,6 @@ def peak_table(rows: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def copy_pairs(reported: pd.DataFrame) -> str:
-    """device-benchmarks' copies on the CPU and on the GPU of the same Apple chip, in one line (GB/s)."""
-    copies = reported[reported["workload"] == "chsasank-copy-bandwidth"].pivot_table(
-        index="chip", columns="device", values="value", aggfunc="first")
-    if not {"cpu", "mps"} <= set(copies.columns):
-        return "reported copies, CPU → GPU of the same chip (GB/s): none"
-    both = copies.dropna(subset=["cpu", "mps"])
-    return "reported copies, CPU → GPU of the same chip (GB/s): " + "; ".join(
-        f"{chip.removeprefix('Apple ')} {sig(r.cpu)} → {sig(r.mps)}" for chip, r in both.iterrows())
-
-
 def plot_peak_shares(rows: pd.DataFrame) -> Figure:
     """The float32 matrix products of ``rows`` (:func:`book_peak_rows` and :func:`reported_peak_rows`) that have a
     percentage, as bars of their share of the chip's float32 peak: orange Apple, green NVIDIA; this book's filled
@@ -553,40 +522,6 @@ _SHORT = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
 
 def _verdict(verdict: str) -> str:
     return "≈" if verdict == "within noise" else verdict
-
-
-def training_table(train: pd.DataFrame, compare: Callable[[Any, Any], str]) -> pd.DataFrame:
-    """The training cases of some runs (rows of :func:`records_frame` with a ``who`` column) in one compact table:
-    a row per machine, workload and batch; the float32 eager step in ms and its IQR %; each autocast dtype
-    (``bf16``, ``fp16``) as its speed-up over that step with the verdict of ``compare(variant, reference)``
-    (chapter 10's noise margin: 'faster', 'slower', or 'within noise', shown as '≈'); and each compiled dtype as its
-    speed-up over its eager twin, its verdict and its first call (the compilation) in seconds."""
-    rows = []
-    for (who, benchmark, batch), group in train.groupby(["who", "benchmark", "batch"], sort=False):
-        eager = group[group["mode"] == "eager"].set_index("dtype")
-        row: dict[str, object] = {"machine": who, "workload": WORKLOADS.get(benchmark, benchmark), "batch": batch}
-        if "float32" in eager.index:
-            ref = eager.loc["float32"]
-            row["fp32 ms"] = sig(ref["median_s"] * 1e3)
-            row["IQR %"] = iqr_percent(ref["iqr_s"], ref["median_s"], ref["samples"])
-        for r in group.itertuples():
-            if r.mode == "eager" and r.dtype != "float32" and "float32" in eager.index:
-                ref = eager.loc["float32"]
-                speed_up = sig(ref["median_s"] / r.median_s, 2)
-                row[_SHORT.get(r.dtype, r.dtype)] = f"{speed_up} {_verdict(compare(r, ref))}"
-            elif r.mode == "compile" and r.dtype in eager.index:
-                ref = eager.loc[r.dtype]
-                row[f"compiled {_SHORT.get(r.dtype, r.dtype)}"] = (
-                    f"{sig(ref['median_s'] / r.median_s, 2)} {_verdict(compare(r, ref))}, {r.compile_s:.0f} s")
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table
-    order = ["fp32 ms", "IQR %", "bf16", "fp16",
-             *[f"compiled {s}" for s in ("fp32", "bf16", "fp16")]]
-    columns = [c for c in order if c in table.columns]
-    return table.set_index(["machine", "workload", "batch"])[columns].fillna("–").rename_axis(
-        index=[None, None, "batch"])
 
 
 def book_matmul_rows(records: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
