@@ -517,11 +517,6 @@ def plot_peak_shares(rows: pd.DataFrame) -> Figure:
 #: Short names of the training workloads in chapter 10's tables.
 WORKLOADS = {"train_resnet50_32": "ResNet-50 32×32", "train_resnet50_224": "ResNet-50 224×224",
              "train_distilbert_512": "DistilBERT 512"}
-_SHORT = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
-
-
-def _verdict(verdict: str) -> str:
-    return "≈" if verdict == "within noise" else verdict
 
 
 def book_matmul_rows(records: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
