@@ -9,6 +9,7 @@ The modules read as the pipeline:
   all records as one table;
 - :mod:`~mpsbook.bench.peaks` — published peaks to compare with, each with its source;
 - :mod:`~mpsbook.bench.check` — the harness checked against a bare event-timed loop;
+- :mod:`~mpsbook.bench.verdict` — faster, slower or within noise, and the crossover size;
 - :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``;
 - :mod:`~mpsbook.bench.report` — how chapter 10 shows results: spread, narrow tables, side-by-side plots
   (import it as ``from mpsbook.bench import report``; it is not re-exported, so ``make bench`` needs no matplotlib).
@@ -31,7 +32,7 @@ from mpsbook.bench.cases import (
     epoch_steps,
     model_flop,
 )
-from mpsbook.bench.check import bare_loop_seconds, check_matmul
+from mpsbook.bench.check import bare_loop_seconds, check_matmul, print_check
 from mpsbook.bench.cli import main
 from mpsbook.bench.harness import measure, run_case, run_suite
 from mpsbook.bench.machine import describe_device, machine_slug, provenance, run_flags, slug_for
@@ -44,11 +45,14 @@ from mpsbook.bench.results import (
     validate_results,
     write_results,
 )
+from mpsbook.bench.verdict import compare, crossover, crossover_text, noise
 
 __all__ = [
     "BENCHMARKS", "DTYPES", "INFERENCE", "MODES", "SCHEMA_VERSION", "SWEEPS", "TRAINING", "Case", "Sweep",
-    "bare_loop_seconds", "build_cases", "check_matmul", "describe_device", "devbench_sizes", "epoch_seconds",
-    "epoch_steps", "load_results", "machine_slug", "main", "measure", "model_flop", "peak_for", "provenance",
+    "bare_loop_seconds", "build_cases", "check_matmul", "compare", "crossover", "crossover_text",
+    "describe_device", "devbench_sizes", "epoch_seconds",
+    "epoch_steps", "load_results", "machine_slug", "main", "measure", "model_flop", "noise", "peak_for",
+    "print_check", "provenance",
     "published_peaks", "records_frame", "run_case", "run_flags", "run_suite", "slug_for", "upgrade",
     "validate_results", "write_results",
 ]

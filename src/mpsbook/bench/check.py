@@ -115,7 +115,8 @@ def check_matmul(
     }
 
 
-def _print_check(report: dict[str, object]) -> None:
+def print_check(report: dict[str, object]) -> None:
+    """A check report (:func:`check_matmul`, or a file in ``results/checks/``) as lines of text, one per dtype."""
     print(f"matmul check on {report['provenance']['device']['name']} ({report['machine']})")  # type: ignore[index]
     for row in report["checks"]:  # type: ignore[union-attr]
         if row["status"] != "ok":

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from mpsbook.bench.cases import BENCHMARKS
-from mpsbook.bench.check import _print_check, check_matmul
+from mpsbook.bench.check import check_matmul, print_check
 from mpsbook.bench.harness import run_suite
 from mpsbook.bench.machine import slug_for
 from mpsbook.bench.results import write_results
@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(err))
     if args.check_matmul:
         report = check_matmul(device, size=args.check_size)
-        _print_check(report)
+        print_check(report)
         path = args.out / "checks" / f"{report['machine']}-matmul.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

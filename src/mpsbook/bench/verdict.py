@@ -1,0 +1,60 @@
+"""Which of two timings is faster, beyond noise, and from which size an accelerator beats its CPU.
+
+A timing here is anything with ``median_s``, ``iqr_s`` and ``samples`` (a row of a results table, or a
+``DataFrame`` row of a live sweep). Chapter 10 uses one rule everywhere, for its live sweep and for the
+stored runs:
+
+- the **noise margin** of a timing is its IQR, and at least 10 % of its median when fewer than four blocks
+  were timed (an IQR of two or three values says little);
+- a timing is **faster** than another only when its median plus its margin is still below the other's
+  median minus the other's margin; anything else is "within noise";
+- the **crossover** is the smallest size from which the accelerator is faster at every larger size compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+#: Below this many timed blocks an IQR is not trusted alone (see :func:`mpsbook.timing.spread`).
+MIN_BLOCKS_FOR_IQR = 4
+#: The smallest margin, as a share of the median, for a timing of fewer than :data:`MIN_BLOCKS_FOR_IQR` blocks.
+FLOOR = 0.10
+
+
+def noise(t: Any) -> float:
+    """The noise margin of one timing, in seconds."""
+    iqr, median = float(t.iqr_s), float(t.median_s)
+    if int(t.samples) >= MIN_BLOCKS_FOR_IQR:
+        return iqr
+    return max(iqr if iqr == iqr else 0.0, FLOOR * median)  # iqr == iqr: not NaN
+
+
+def compare(a: Any, b: Any) -> str:
+    """``'faster'``, ``'slower'`` or ``'within noise'``: timing ``a`` against timing ``b``."""
+    if a.median_s + noise(a) < b.median_s - noise(b):
+        return "faster"
+    if b.median_s + noise(b) < a.median_s - noise(a):
+        return "slower"
+    return "within noise"
+
+
+def crossover(accel: pd.DataFrame, cpu: pd.DataFrame) -> tuple[object, pd.Series]:
+    """The smallest size from which ``accel`` is faster than ``cpu`` at every larger size both timed ("none" when
+    it is not faster at the largest), and the verdict at every such size. Both frames are indexed by size."""
+    common = accel.index.intersection(cpu.index).sort_values()
+    if common.empty:
+        raise ValueError("the two timings share no size to compare.")
+    verdict = pd.Series([compare(accel.loc[n], cpu.loc[n]) for n in common], index=common, dtype=object)
+    first = next((n for n in common if (verdict[verdict.index >= n] == "faster").all()), "none")
+    return first, verdict
+
+
+def crossover_text(first: object, sizes: list[Any], size: Callable[[Any], str] = str) -> str:
+    """A crossover as chapter 10 states it: the size; ``"≤ n"`` when the accelerator was already faster at the
+    smallest size compared, ``n``, so that the crossover lies at or below it; ``"none"``."""
+    if first == "none":
+        return "none"
+    return f"≤ {size(first)}" if first == sizes[0] else size(first)

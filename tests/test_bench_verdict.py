@@ -1,0 +1,54 @@
+"""The noise margin, the verdict and the crossover of chapter 10 (mpsbook.bench.verdict)."""
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from mpsbook.bench.verdict import compare, crossover, crossover_text, noise
+
+
+def t(median: float, iqr: float, samples: int = 5) -> SimpleNamespace:
+    return SimpleNamespace(median_s=median, iqr_s=iqr, samples=samples)
+
+
+def frame(rows: dict[int, tuple[float, float, int]]) -> pd.DataFrame:
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["median_s", "iqr_s", "samples"])
+
+
+def test_noise_is_the_iqr_from_four_blocks_and_at_least_a_tenth_below():
+    assert noise(t(1.0, 0.02, 4)) == 0.02
+    assert noise(t(1.0, 0.02, 3)) == pytest.approx(0.1)
+    assert noise(t(1.0, 0.3, 2)) == 0.3
+    assert noise(t(1.0, float("nan"), 1)) == pytest.approx(0.1)
+
+
+def test_compare_needs_both_margins_apart():
+    assert compare(t(1.0, 0.1), t(1.5, 0.1)) == "faster"
+    assert compare(t(1.5, 0.1), t(1.0, 0.1)) == "slower"
+    assert compare(t(1.0, 0.2), t(1.3, 0.2)) == "within noise"  # 1.2 is not below 1.1
+    assert compare(t(1.0, 0.0, 1), t(1.15, 0.0, 1)) == "within noise"  # one block each: 10 % floors
+
+
+def test_crossover_is_the_size_from_which_every_larger_one_is_faster():
+    cpu = frame({64: (1.0, 0.01, 5), 128: (2.0, 0.01, 5), 256: (4.0, 0.01, 5), 512: (8.0, 0.01, 5)})
+    accel = frame({64: (2.0, 0.01, 5), 128: (1.0, 0.01, 5), 256: (4.0, 0.01, 5), 512: (1.0, 0.01, 5)})
+    first, verdict = crossover(accel, cpu)
+    assert first == 512
+    assert list(verdict) == ["slower", "faster", "within noise", "faster"]
+    assert crossover_text(first, list(verdict.index)) == "512"
+
+
+def test_crossover_at_the_smallest_size_and_none():
+    cpu = frame({64: (2.0, 0.01, 5), 128: (4.0, 0.01, 5)})
+    fast = frame({64: (1.0, 0.01, 5), 128: (1.0, 0.01, 5)})
+    first, verdict = crossover(fast, cpu)
+    assert crossover_text(first, list(verdict.index)) == "≤ 64"
+    first, verdict = crossover(cpu, fast)
+    assert first == "none" and crossover_text(first, list(verdict.index)) == "none"
+    assert crossover_text(1024, [1024, 4096], size=lambda n: f"2^{n.bit_length() - 1}") == "≤ 2^10"
+
+
+def test_crossover_without_a_common_size_says_so():
+    with pytest.raises(ValueError, match="share no size"):
+        crossover(frame({64: (1.0, 0.0, 5)}), frame({128: (1.0, 0.0, 5)}))
