@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpsbook.bench import report
+from mpsbook.bench import plots, report
 from mpsbook.bench.cases import TRAIN_IMAGES
 
 matplotlib.use("Agg")
@@ -125,14 +125,14 @@ def test_implied_rates_and_their_summary():
 def test_plots_draw_what_they_are_given():
     book = report.book_training_rows(_records(), "train_resnet50_32", "s/epoch")
     rows = pd.concat([book, report.reported_rows(_reported(), "w")], ignore_index=True)
-    fig = report.plot_side_by_side(rows, "s/epoch", "title", {"gpu": "cuda"})
+    fig = plots.plot_side_by_side(rows, "s/epoch", "title", {"gpu": "cuda"})
     assert len(fig.axes[0].get_lines()) >= 3  # this book's line and the three reported ones
-    bars = report.plot_side_by_side(rows.assign(x=np.nan), "s/epoch", "title", {"gpu": "cuda"})
+    bars = plots.plot_side_by_side(rows.assign(x=np.nan), "s/epoch", "title", {"gpu": "cuda"})
     assert len(bars.axes[0].patches) == len(rows)
     train = _records().assign(who="gpu", workload="ResNet-50, 32×32", compile_s=[np.nan, np.nan, 12.0])
-    panels = report.plot_training_variants(train)
+    panels = plots.plot_training_variants(train)
     assert panels is not None and len(panels.axes) == 3
-    assert report.plot_training_variants(train.iloc[:0]) is None
+    assert plots.plot_training_variants(train.iloc[:0]) is None
 
 
 def _live() -> dict[str, pd.DataFrame]:
@@ -155,7 +155,7 @@ def test_sweep_table():
 
 
 def test_plot_sweep():
-    fig = report.plot_sweep(_live(), crossover=1024, title="t")
+    fig = plots.plot_sweep(_live(), crossover=1024, title="t")
     ax = fig.axes[0]
     assert "crossover, n = 1024" in [t.get_text() for t in ax.get_legend().get_texts()]
     x, y = ax.get_lines()[0].get_data()
@@ -260,7 +260,7 @@ def test_peak_table_and_plot():
             in table)
     assert not [line for line in table if "matmul float32" in line]  # those are drawn, not tabled
     assert len(table) == 2 + 2  # the H200's add and the M1 Pro GPU's copy: the only other rows with a percentage
-    fig = report.plot_peak_shares(rows)
+    fig = plots.plot_peak_shares(rows)
     assert len(fig.axes[0].patches) == 2  # the H200's and the M1 Pro GPU's float32 products
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["Apple M1 Pro (16-core GPU) — reported by device-benchmarks contributors",
@@ -312,3 +312,14 @@ def test_mac_chip_tables():
     assert specs.loc["M2", "GPU cores"] == "not stated" and specs.loc["M2", "FP32 peak"] == "–"
     assert specs.loc["M2", "bandwidth GB/s"] == "100 (top)"
     assert specs.loc["M5"].tolist() == ["10 (top)", "153", "4.147 (derived)", "–"]
+
+
+def test_dtype_table_gives_speed_ups_and_verdicts_against_float32():
+    f32 = pd.DataFrame({"median_s": [0.001, 0.004], "iqr_s": [1e-5, 1e-5], "samples": [5, 5]}, index=[64, 128])
+    f16 = pd.DataFrame({"median_s": [0.001, 0.002], "iqr_s": [1e-5, 1e-5], "samples": [5, 5]}, index=[64, 128])
+    table = report.dtype_table({"float32": f32, "float16": f16})
+    assert list(table.columns) == ["float32 ms", "float16 ms", "float16 speed-up", "float16 is"]
+    assert list(table["float16 speed-up"]) == ["1.0", "2.0"]
+    assert list(table["float16 is"]) == ["within noise", "faster"]
+    with pytest.raises(ValueError, match="reference dtype 'float32'"):
+        report.dtype_table({"float16": f16})

@@ -11,8 +11,9 @@ The modules read as the pipeline:
 - :mod:`~mpsbook.bench.check` — the harness checked against a bare event-timed loop;
 - :mod:`~mpsbook.bench.verdict` — faster, slower or within noise, and the crossover size;
 - :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``;
-- :mod:`~mpsbook.bench.report` — how chapter 10 shows results: spread, narrow tables, side-by-side plots
-  (import it as ``from mpsbook.bench import report``; it is not re-exported, so ``make bench`` needs no matplotlib).
+- :mod:`~mpsbook.bench.report` and :mod:`~mpsbook.bench.plots` — how chapter 10 shows results: spread, narrow
+  tables, side-by-side plots (``from mpsbook.bench import plots, report``; not re-exported, so ``make bench`` needs
+  no matplotlib).
 
 The names chapters use are re-exported here (``from mpsbook import bench; bench.load_results(...)``).
 """

@@ -1,0 +1,190 @@
+"""How chapter 10 draws results: this book's runs filled, with IQR error bars, beside the figures other people
+reported (hollow or hatched); a live sweep; the training variants; shares of the published peak.
+
+matplotlib is imported inside each function, so ``make bench`` does not need it.
+
+    from mpsbook.bench import plots
+    plots.plot_sweep(live, crossover=256, title="...")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from mpsbook.bench.report import BOOK, band_iqr, edges, has_spread
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: Mapping[str, str],
+                      flagged: Collection[str] = ()) -> Figure:
+    """This book's figures (filled, with IQR error bars; dashed or pale when ``flagged``) beside the reported ones
+    (hollow or hatched): lines over batch size, or bars where the figures have no batch. ``device_types`` maps
+    each book machine to ``cpu``, ``cuda`` or ``mps`` for the bars' colours."""
+    import matplotlib.pyplot as plt
+
+    colours = {who: f"C{i % 10}" for i, who in enumerate(dict.fromkeys(rows["who"]))}
+    ours = rows["by"] == BOOK
+    if rows["x"].notna().any():
+        fig, ax = plt.subplots(figsize=(10, 5.2))
+        for (who, by), line in rows.groupby(["who", "by"], sort=False):
+            line = line.sort_values("x")
+            if by == BOOK:
+                yerr = [(line["value"] - line["low"]).fillna(0), (line["high"] - line["value"]).fillna(0)]
+                ax.errorbar(line["x"], line["value"], yerr=yerr, marker="o", capsize=3, linewidth=2.2,
+                            color=colours[who], linestyle="--" if line["machine"].iloc[0] in flagged else "-",
+                            label=f"{who} (this book)")
+            else:
+                ax.plot(line["x"], line["value"], marker="s", color=colours[who], linestyle="--",
+                        markerfacecolor="none", label=f"{who} (reported)")
+        ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel=unit)
+        ax.set_xticks(sorted(rows["x"].dropna().astype(int).unique()))
+        ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+        ax.tick_params(axis="x", which="minor", labelbottom=False)
+        ax.legend(fontsize=7, ncol=2)
+        marker = "hollow"
+    else:
+        order = rows.sort_values("value").reset_index(drop=True)
+        fig, ax = plt.subplots(figsize=(10, 0.3 * len(order) + 1.4))
+        kinds = {"mps": "tab:orange", "cuda": "tab:green", "cpu": "tab:gray"}
+        for i, r in order.iterrows():
+            if r["by"] == BOOK:
+                ax.barh(i, r["value"], color=kinds[device_types[r["machine"]]],
+                        alpha=0.5 if r["machine"] in flagged else 1.0, capsize=3,
+                        xerr=np.nan_to_num([[r["value"] - r["low"]], [r["high"] - r["value"]]]))
+            else:
+                edge = "tab:orange" if str(r["who"]).startswith("Apple") else "tab:green"
+                ax.barh(i, r["value"], color="white", edgecolor=edge, hatch="//")
+        labels = [f"{w} ({'this book' if b == BOOK else 'reported'})" for w, b in zip(order["who"], order["by"],
+                                                                                      strict=True)]
+        ax.set_yticks(range(len(order)), labels=labels, fontsize=7)
+        ax.set(xscale="log", xlabel=unit)
+        marker = "hatched"
+    by_whom = " and ".join(rows.loc[~ours, "by"].unique())
+    ax.set_title(f"{title}\nfilled, with error bars: this book; {marker}: reported by {by_whom}"
+                 + ("" if marker == "hollow" else "\n(orange: Apple, green: NVIDIA, grey: x86 CPU)"), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, title: str = "",
+               xlabel: str = "n (n×n @ n×n, float32)") -> Figure:
+    """Throughput of a live n×n matmul sweep (2n³ FLOP over the median time) per line of ``live`` (a device, or a
+    dtype), with error bars from the IQR, on log axes; a dotted line marks the ``crossover`` size where there is one."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    sizes: set[int] = set()
+    for name, t in live.items():
+        flop = 2 * t.index.to_numpy(dtype=float) ** 3
+        fast, slow = edges(t["median_s"].to_numpy(dtype=float), band_iqr(t).fillna(0.0).to_numpy(dtype=float))
+        rate = flop / t["median_s"].to_numpy(dtype=float) / 1e9
+        ax.errorbar(t.index, rate, yerr=[rate - flop / slow / 1e9, flop / fast / 1e9 - rate], marker="o", capsize=3,
+                    label=f"{name} (median; error bar: IQR)")
+        sizes |= {int(n) for n in t.index}
+    if crossover is not None:
+        ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, n = {crossover}")
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="GFLOP/s", title=title)
+    ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
+    ax.tick_params(axis="x", which="minor", bottom=False)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_variants(train: pd.DataFrame) -> Figure | None:
+    """One row of panels per machine (``train``: training records with ``who``, ``workload``, ``batch``,
+    ``mode``, ``dtype``, ``median_s``, ``iqr_s``, ``samples``, ``compile_s``): autocast's speed-up over the float32
+    eager step with IQR error bars; eager against compiled steady-state steps; and the compiled first call.
+    ``None`` when there is nothing to draw."""
+    import matplotlib.pyplot as plt
+
+    if train.empty:
+        return None
+    who_list = list(dict.fromkeys(train["who"]))
+    fig, axes = plt.subplots(len(who_list), 3, figsize=(15, 4.2 * len(who_list)), squeeze=False,
+                             gridspec_kw={"width_ratios": [3.2, 1.4, 1]})
+    for (ax_amp, ax_steady, ax_compile), who in zip(axes, who_list, strict=True):
+        mine = train[train["who"] == who]
+        cases = list(dict.fromkeys(zip(mine["workload"], mine["batch"], strict=True)))
+        eager = mine[mine["mode"] == "eager"]
+        for k, dtype in enumerate(["bfloat16", "float16"]):
+            ratios, lows, highs = [], [], []
+            for workload, batch in cases:
+                pick = eager[(eager["workload"] == workload) & (eager["batch"] == batch)]
+                ref, var = pick[pick["dtype"] == "float32"], pick[pick["dtype"] == dtype]
+                if ref.empty or var.empty:
+                    ratios.append(np.nan), lows.append(0), highs.append(0)
+                    continue
+                rm, vm = ref["median_s"].iloc[0], var["median_s"].iloc[0]
+                ri, vi = (band_iqr(x).fillna(0).iloc[0] for x in (ref, var))
+                ratios.append(rm / vm)
+                lows.append(rm / vm - (rm - ri / 2) / (vm + vi / 2))
+                highs.append((rm + ri / 2) / max(vm - vi / 2, 1e-12) - rm / vm)
+            ax_amp.bar(np.arange(len(cases)) + (k - 0.5) * 0.38, ratios, width=0.38, yerr=[lows, highs], capsize=3,
+                       label=f"autocast {dtype}")
+        ax_amp.axhline(1, color="black", linewidth=0.8)
+        ax_amp.set_xticks(range(len(cases)), labels=[f"{w.replace(', ', chr(10))}\nbatch {b}" for w, b in cases],
+                          fontsize=7)
+        ax_amp.set(ylabel="float32 step time ÷ autocast step time",
+                   title=f"{who} (this book): autocast against float32, eager; above 1: autocast is faster")
+        ax_amp.legend(fontsize=7)
+        labels = []
+        for k, r in enumerate(mine[mine["mode"] == "compile"].itertuples()):
+            ref = eager[(eager["dtype"] == r.dtype) & (eager["workload"] == r.workload)
+                        & (eager["batch"] == r.batch)].iloc[0]
+            for offset, (median, iqr, samples, colour) in enumerate(
+                    [(ref["median_s"], ref["iqr_s"], ref["samples"], "tab:gray"),
+                     (r.median_s, r.iqr_s, r.samples, "tab:purple")]):
+                ax_steady.bar(k + offset * 0.4, median * 1e3, width=0.4, capsize=3, color=colour,
+                              yerr=(iqr if has_spread(samples) else 0.0) / 2 * 1e3,
+                              label=("eager", "compiled")[offset] if k == 0 else None)
+            ax_compile.bar(k, r.compile_s, width=0.6, color="tab:purple")
+            kind = "float32" if r.dtype == "float32" else f"autocast {r.dtype}"
+            labels.append(f"{r.workload}\nbatch {r.batch}\n{kind}")
+        if labels:
+            ax_steady.set_xticks(np.arange(len(labels)) + 0.2, labels=labels, fontsize=7)
+            ax_compile.set_xticks(range(len(labels)), labels=labels, fontsize=7)
+            ax_steady.set(ylabel="ms per step (error bar: IQR)", title="eager and compiled: steady state")
+            ax_compile.set(ylabel="seconds", title="first call (compilation)")
+            ax_steady.legend(fontsize=7)
+        else:
+            for ax in (ax_steady, ax_compile):
+                ax.text(0.5, 0.5, "no torch.compile case\nin this file", ha="center", va="center",
+                        transform=ax.transAxes)
+                ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def plot_peak_shares(rows: pd.DataFrame) -> Figure:
+    """The float32 matrix products of ``rows`` (:func:`book_peak_rows` and :func:`reported_peak_rows`) that have a
+    percentage, as bars of their share of the chip's float32 peak: orange Apple, green NVIDIA; this book's filled
+    with IQR error bars, the reported hatched."""
+    import matplotlib.pyplot as plt
+
+    fp32 = rows[rows["figure"].str.startswith("matmul float32") & rows["share"].map(lambda p: isinstance(p, float))]
+    fp32 = fp32.assign(share=fp32["share"].astype(float)).sort_values("share")
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(fp32) + 1.2))
+    ours = fp32["by"].eq(BOOK).to_numpy()
+    colour = np.where(fp32["vendor"].eq("Apple"), "tab:orange", "tab:green")
+    half_iqr = np.where(ours, fp32["iqr_share"].to_numpy(dtype=float) / 2, 0.0)
+    ax.barh(range(len(fp32)), fp32["share"], color=np.where(ours, colour, "white"), edgecolor=colour,
+            hatch=[None if o else "//" for o in ours], xerr=fp32["share"].to_numpy(dtype=float) * half_iqr,
+            capsize=3)
+    for i, p in enumerate(fp32["share"]):
+        ax.text(p + 1, i, f"{p:.0f} %", va="center", fontsize=7)
+    measured = [BOOK if b == BOOK else f"reported by {b}" for b in fp32["by"]]
+    ax.set_yticks(range(len(fp32)), labels=[f"{w} — {m}" for w, m in zip(fp32["who"], measured, strict=True)],
+                  fontsize=7)
+    ax.axvline(100, color="grey", linewidth=0.8)
+    ax.set(xlabel="% of the chip's published or derived float32 peak", xlim=(0, 110),
+           title="float32 matrix products against the chip's peak\n"
+           "(orange: Apple, green: NVIDIA; hatched: reported by others; error bars: IQR within the run)")
+    fig.tight_layout()
+    return fig
