@@ -81,7 +81,11 @@ LABELS = {
         "shown": "{total} 件中 {shown} 件を表示", "link": "主張 {id} へのリンク", "ranked": "ガイドの節の中の主張 {id}",
     },
 }
-INTERNAL = re.compile(r"^(?P<page>\d\d-[a-z0-9-]+|intro|glossary|references)(?:#(?P<anchor>[a-z0-9_-]+))?$")
+INTERNAL = re.compile(
+    r"^(?P<page>\d\d-[a-z0-9-]+|benchmark-method|intro|glossary|references)(?:#(?P<anchor>[a-z0-9_-]+))?$"
+)
+#: Appendix pages that are notebooks, with the label their evidence links show in each edition.
+NOTEBOOK_APPENDICES = {"benchmark-method": {"en": "benchmark appendix", "ja": "ベンチマークの付録"}}
 NO_CHAPTER = "none"  # data-chapter of a row whose evidence links to no chapter
 SCRIPT = "factcheck.js"
 
@@ -232,9 +236,11 @@ def evidence_markdown(target: str, language: str = "en") -> str:
     match = INTERNAL.match(target)
     if match:
         page, anchor = match["page"], match["anchor"]
-        suffix = ".ipynb" if page[:2].isdigit() else ".md"
+        suffix = ".ipynb" if page[:2].isdigit() or page in NOTEBOOK_APPENDICES else ".md"
         chapter = LABELS[edition(language)]["chapter"]
         label = chapter.format(n=int(page[:2])) if page[:2].isdigit() else page
+        if page in NOTEBOOK_APPENDICES:
+            label = NOTEBOOK_APPENDICES[page][edition(language)]
         if anchor:
             number = re.match(r"(\d+)-", anchor)
             label += f" § {number[1]}" if number else " (section)"
