@@ -323,3 +323,17 @@ def test_dtype_table_gives_speed_ups_and_verdicts_against_float32():
     assert list(table["float16 is"]) == ["within noise", "faster"]
     with pytest.raises(ValueError, match="reference dtype 'float32'"):
         report.dtype_table({"float16": f16})
+
+
+def test_sweep_table_in_microseconds_and_a_clear_error_for_other_units():
+    live = {"cpu": pd.DataFrame({"median_s": [2e-6], "iqr_s": [1e-7], "samples": [5]}, index=[1024])}
+    assert list(report.sweep_table(live, unit="µs")["cpu µs"]) == ["2.00"]
+    with pytest.raises(ValueError, match="unit must be one of"):
+        report.sweep_table(live, unit="s")
+
+
+def test_plot_time_sweep_draws_one_line_per_device():
+    live = {d: pd.DataFrame({"median_s": [2e-6, 4e-5], "iqr_s": [1e-7, 1e-6], "samples": [5, 5]}, index=[1024, 65536])
+            for d in ("cuda", "cpu")}
+    fig = plots.plot_time_sweep(live, xlabel="elements")
+    assert len(fig.axes[0].get_legend().get_texts()) == 2

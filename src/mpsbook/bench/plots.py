@@ -188,3 +188,20 @@ def plot_peak_shares(rows: pd.DataFrame) -> Figure:
            "(orange: Apple, green: NVIDIA; hatched: reported by others; error bars: IQR within the run)")
     fig.tight_layout()
     return fig
+
+
+def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = "") -> Figure:
+    """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars from the IQR, on
+    log axes: the flat part is the fixed cost of one call, the rising part the work."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for name, t in live.items():
+        median = t["median_s"].to_numpy(dtype=float)
+        fast, slow = edges(median, band_iqr(t).fillna(0.0).to_numpy(dtype=float))
+        ax.errorbar(t.index, median * 1e6, yerr=[(median - fast) * 1e6, (slow - median) * 1e6], marker="o",
+                    capsize=3, label=f"{name} (median; error bar: IQR)")
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

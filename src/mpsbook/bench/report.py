@@ -204,13 +204,17 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
 
 
 def sweep_table(live: Mapping[str, pd.DataFrame], verdict: pd.Series | None = None,
-                accelerator: str | None = None) -> pd.DataFrame:
+                accelerator: str | None = None, unit: str = "ms") -> pd.DataFrame:
     """A live matmul sweep as a narrow table: per device (``live`` maps a device type to a frame indexed by n with
     ``median_s``, ``iqr_s`` and ``samples``) the median in ms and the IQR %, then, where ``accelerator`` names the
-    device compared with ``"cpu"``, the CPU's time ÷ the accelerator's and the ``verdict`` at each size."""
+    device compared with ``"cpu"``, the CPU's time ÷ the accelerator's and the ``verdict`` at each size. Times are
+    in ``unit``: "ms" or "µs"."""
+    scales = {"ms": 1e3, "µs": 1e6}
+    if unit not in scales:
+        raise ValueError(f"unit must be one of {sorted(scales)}; got {unit!r}.")
     columns: dict[str, object] = {}
     for name, t in live.items():
-        columns[f"{name} ms"] = (t["median_s"] * 1e3).map(sig)
+        columns[f"{name} {unit}"] = (t["median_s"] * scales[unit]).map(sig)
         columns[f"{name} IQR %"] = pd.Series([iqr_percent(r.iqr_s, r.median_s, r.samples) for r in t.itertuples()],
                                              index=t.index)
     table = pd.DataFrame(columns)
