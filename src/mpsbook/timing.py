@@ -24,7 +24,10 @@ logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 from torch.utils.benchmark import Measurement, Timer  # noqa: E402  (after silencing the logger)
 
-__all__ = ["Measurement", "consistently_slower", "spread", "time_callable"]
+__all__ = ["MIN_BLOCKS_FOR_IQR", "Measurement", "consistently_slower", "spread", "time_callable"]
+
+#: Fewer timed blocks than this give no interquartile range worth reading.
+MIN_BLOCKS_FOR_IQR = 4
 
 
 def time_callable(
@@ -41,7 +44,7 @@ def time_callable(
 
     The CPU keeps all the threads torch would use outside the timer. A call so slow that
     ``blocked_autorange`` timed fewer than ``min_blocks`` blocks is timed again in ``min_blocks``
-    blocks of a fixed size, so that an interquartile range can be read (it needs at least 4).
+    blocks of a fixed size, so that an interquartile range can be read (it needs at least :data:`MIN_BLOCKS_FOR_IQR`).
     """
     if not min_run_time > 0:
         raise ValueError(f"min_run_time must be a positive number of seconds, got {min_run_time!r}.")
@@ -70,7 +73,8 @@ def spread(m: Measurement) -> dict[str, float]:
     ``Measurement.iqr`` of fewer than 4 blocks is not a spread, so it is NaN here.
     """
     blocks = len(m.times)
-    return {"median ms": m.median * 1e3, "IQR ms": m.iqr * 1e3 if blocks >= 4 else math.nan, "timed blocks": blocks}
+    iqr_ms = m.iqr * 1e3 if blocks >= MIN_BLOCKS_FOR_IQR else math.nan
+    return {"median ms": m.median * 1e3, "IQR ms": iqr_ms, "timed blocks": blocks}
 
 
 def consistently_slower(

@@ -242,7 +242,7 @@ def dtype_table(timings: Mapping[str, pd.DataFrame], reference: str = "float32")
     return table.fillna("–")
 
 
-#: A timing is called noisy when its IQR is above this share of its median (sections 7 and 8 of chapter 10).
+#: A timing is called noisy when its IQR is above this share of its median (the benchmark appendix's tables).
 NOISY = 0.20
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-#: Below this many timed blocks an IQR is not trusted alone (see :func:`mpsbook.timing.spread`).
-MIN_BLOCKS_FOR_IQR = 4
+from mpsbook.timing import MIN_BLOCKS_FOR_IQR  # below it an IQR is not trusted alone, as in timing.spread
+
 #: The smallest margin, as a share of the median, for a timing of fewer than :data:`MIN_BLOCKS_FOR_IQR` blocks.
 FLOOR = 0.10
 
