@@ -12,6 +12,7 @@ import pytest
 
 from mpsbook.bench import plots, report
 from mpsbook.bench.cases import TRAIN_IMAGES
+from mpsbook.reported import load_reported
 
 matplotlib.use("Agg")
 
@@ -164,6 +165,26 @@ def test_plot_sweep():
     assert ax.get_title() == "t" and ax.get_xscale() == "log"
 
 
+def test_reported_sweeps_and_their_hollow_lines():
+    reported = load_reported()
+    by_device = report.reported_sweeps(reported)
+    series, key = by_device["M4 Max GPU, D #13"]
+    assert key == "mps" and series.index[0] == 256 and series.loc[1024] == pytest.approx(4.273 * 1e3)  # GFLOP/s
+    assert by_device["M1 Pro CPU, D #4"][1] == "cpu"
+    assert all(s.index.is_monotonic_increasing for s, _ in by_device.values())
+    by_dtype = report.reported_sweeps(reported, ["float16", "bfloat16"], by="dtype")
+    assert {key for _, key in by_dtype.values()} == {"float16", "bfloat16"}
+    assert "M1 Pro GPU bfloat16, Z #191" in by_dtype
+    with pytest.raises(ValueError, match="by must be 'device' or 'dtype'"):
+        report.reported_sweeps(reported, by="chip")
+    fig = plots.plot_sweep(_live(), title="t", reported=by_device)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    hollow = lines["M4 Max GPU, D #13 (reported)"]
+    assert hollow.get_markerfacecolor() == "none" and hollow.get_linestyle() == "--"
+    assert hollow.get_color() == lines["M3 Max GPU, D #7 (reported)"].get_color() == "C0"  # the live mps line's
+    assert lines["M1 Pro CPU, D #4 (reported)"].get_color() == "C1"  # the live cpu line's
+
+
 def _timing(median_s: float, iqr_s: float, samples: int) -> SimpleNamespace:
     return SimpleNamespace(median_s=median_s, iqr_s=iqr_s, samples=samples)
 
@@ -308,19 +329,23 @@ def test_mac_chip_tables():
     assert pro["CPU float32"] == "0.3 D"
     assert pro["GPU ÷ CPU"] == "12 D"  # only a source that reports both devices of the chip gives a factor
     assert (rates.loc["M5"] == "–").all()  # nothing reported: no cell is filled in
-    assert specs.loc["M1 Pro"].tolist() == ["16", "200", "5.308 (derived)", "81"]  # best 4.28 / 5.308
+    assert specs.loc["M1 Pro"].tolist() == ["16", "200", "176 D", "5.308 (derived)", "81"]  # best 4.28 / 5.308
+    assert specs.loc["M2", "GPU copy GB/s"] == "–"  # the CPU's copy (none here) or nothing: never the CPU's
     assert specs.loc["M2", "GPU cores"] == "not stated" and specs.loc["M2", "FP32 peak"] == "–"
     assert specs.loc["M2", "bandwidth GB/s"] == "100 (top)"
-    assert specs.loc["M5"].tolist() == ["10 (top)", "153", "4.147 (derived)", "–"]
+    assert specs.loc["M5"].tolist() == ["10 (top)", "153", "–", "4.147 (derived)", "–"]
 
 
 def test_dtype_table_gives_speed_ups_and_verdicts_against_float32():
-    f32 = pd.DataFrame({"median_s": [0.001, 0.004], "iqr_s": [1e-5, 1e-5], "samples": [5, 5]}, index=[64, 128])
-    f16 = pd.DataFrame({"median_s": [0.001, 0.002], "iqr_s": [1e-5, 1e-5], "samples": [5, 5]}, index=[64, 128])
+    sizes = [64, 128, 256, 512]
+    f32 = pd.DataFrame({"median_s": [0.001, 0.0011, 0.003, 0.012], "iqr_s": 1e-5, "samples": 5}, index=sizes)
+    f16 = pd.DataFrame({"median_s": [0.0008, 0.001, 0.001, 0.006], "iqr_s": 1e-5, "samples": 5}, index=sizes)
     table = report.dtype_table({"float32": f32, "float16": f16})
     assert list(table.columns) == ["float32 ms", "float16 ms", "float16 speed-up", "float16 is"]
-    assert list(table["float16 speed-up"]) == ["1.0", "2.0"]
-    assert list(table["float16 is"]) == ["within noise", "faster"]
+    assert list(table["float16 speed-up"]) == ["1.2", "1.1", "3.0", "2.0"]
+    # 64 and 128: both lines within 1.5x of their fastest time, so the ratio is overhead, not arithmetic; at 256
+    # float16 is still on its floor but float32 is not, so the two are compared
+    assert list(table["float16 is"]) == ["both at the floor", "both at the floor", "faster", "faster"]
     with pytest.raises(ValueError, match="reference dtype 'float32'"):
         report.dtype_table({"float16": f16})
 

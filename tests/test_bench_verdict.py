@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from mpsbook.bench.verdict import compare, crossover, crossover_text, noise
+from mpsbook.bench.verdict import at_floor, compare, crossover, crossover_text, noise
 
 
 def t(median: float, iqr: float, samples: int = 5) -> SimpleNamespace:
@@ -52,3 +52,11 @@ def test_crossover_at_the_smallest_size_and_none():
 def test_crossover_without_a_common_size_says_so():
     with pytest.raises(ValueError, match="share no size"):
         crossover(frame({64: (1.0, 0.0, 5)}), frame({128: (1.0, 0.0, 5)}))
+
+
+def test_at_floor_is_the_flat_run_from_the_smallest_size():
+    line = pd.DataFrame({"median_s": [2e-5, 1e-5, 1.4e-5, 9e-5, 1.2e-5]}, index=[64, 128, 256, 512, 1024])
+    # 64-256 sit within 1.5x of the fastest (1e-5); 512 rises above it, so 1024 is not on the floor even though
+    # its time happens to be low (a size after the line has left the floor is work, however fast)
+    assert at_floor(line).tolist() == [False, True, True, False, False]
+    assert at_floor(line.iloc[::-1]).tolist() == [False, False, True, True, False]  # follows the frame's order

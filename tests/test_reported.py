@@ -53,7 +53,9 @@ def test_loader_shape_and_columns():
     assert frame["unit"].isin(reported.UNITS).all()
     assert frame["device"].isin(reported.DEVICES).all()
     assert frame["url"].str.startswith("https://").all()
-    assert frame["url"].str.contains(r"/[0-9a-f]{40}/").all(), "every row links to a file at a commit"
+    at_commit = frame["url"].str.contains(r"/[0-9a-f]{40}/")
+    posted = frame["url"].str.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+/(pull|issues)/\d+")
+    assert (at_commit | posted).all(), "every row links to a file at a commit, or to the issue or pull request"
     assert frame["measured_by"].notna().all() and not frame["measured_by"].eq(reported.BOOK).any()
     assert frame["date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
     assert set(frame["vendor"]) <= {"Apple", "NVIDIA"}
@@ -80,8 +82,22 @@ def test_a_known_figure_and_its_url():
     assert row["url"].endswith("/results_pytorch_nlp/Apple_M3_Max_IMDB_distilbert-base-uncased_512_pytorch_results.csv")
     v100 = frame[frame["url"].str.contains("Tesla%20V100")]
     assert len(v100) == 7, "a space in a source's file name is escaped in the URL"
-    readme = frame[frame["source"].eq("chsasank-device-benchmarks")]["url"]
+    readme = frame[frame["source"].eq("chsasank-device-benchmarks") & ~frame["workload"].str.endswith("-sweep")]["url"]
     assert readme.str.contains(r"README\.md\?plain=1#L\d+$").all()
+
+
+def test_per_size_figures_and_their_urls():
+    frame = reported.load_reported()
+    sweep = frame[frame["workload"].eq("chsasank-matmul-sweep")]
+    assert sweep["size"].notna().all() and sweep.groupby("chip")["size"].nunique().eq(20).all()
+    m4 = sweep[sweep["chip"].eq("Apple M4 Max") & sweep["size"].eq(1024)].iloc[0]
+    assert m4["value"] == pytest.approx(2 * 1024**3 / 0.0005026102066040039 / 1e12, rel=1e-3)  # tops = 2n³/t
+    assert m4["url"] == "https://github.com/chsasank/device-benchmarks/pull/13"
+    m1_pro = frame[frame["workload"].eq("zzc0721-mm-max") & frame["chip"].eq("Apple M1 Pro")]
+    assert dict(zip(m1_pro["dtype"], m1_pro["value"], strict=True)) == {"float32": 4.28, "float16": 4.75,
+                                                                        "bfloat16": 2.30}
+    assert m1_pro["url"].str.endswith("/issues/191").all() and m1_pro["torch"].eq("2.7.0").all()
+    assert frame.loc[~frame["workload"].str.endswith("-sweep"), "size"].isna().all()
 
 
 def test_workload_table():
@@ -117,6 +133,9 @@ def _broken(tmp_path: Path, edit) -> Path:
     (lambda d: d["rows"][0].update(value="fast"), "rows[0].value"),
     (lambda d: d["rows"][0].update(vaule=1.0), "rows[0].vaule is not a known field"),
     (lambda d: d["rows"][0].update(device="cuda"), "rows[0].device"),
+    (lambda d: d["rows"][0].update(size=0), "rows[0].size"),
+    (lambda d: d["rows"][0].update(url="https://github.com/o/n/issues/1"), "rows[0].url"),
+    (lambda d: d["rows"][-1].update(url="http://example.com"), "url must be an https URL"),
 ])
 def test_a_malformed_file_gives_one_line_naming_file_and_field(tmp_path: Path, edit, field: str):
     path = _broken(tmp_path, edit)

@@ -42,7 +42,8 @@ MACHINE_KEYS = {"chip": True, "gpu_cores": True, "memory_gb": True, "macos": Tru
 WORKLOAD_KEYS = {"id": True, "description": True, "metric": True, "unit": True, "higher_is_better": True,
                  "kind": True, "defined_in": False}
 ROW_KEYS = {"machine": True, "device": True, "workload": True, "value": True, "dtype": False,
-            "batch_size": False, "path": False, "line": False, "date": False, "note": False}
+            "batch_size": False, "size": False, "path": False, "line": False, "url": False, "date": False,
+            "note": False}
 
 COLUMNS = (
     "source", "chip", "vendor", "gpu_cores", "memory_gb", "macos", "torch", "device", "workload", "dtype",
@@ -180,11 +181,13 @@ def validate_reported(doc: object) -> list[str]:
             problems.append(f"{where}.value is not a positive number")
         if row.get("dtype") is not None and row["dtype"] not in DTYPES:
             problems.append(f"{where}.dtype {row['dtype']!r} is not one of {', '.join(DTYPES)}")
-        for key in ("batch_size", "line"):
+        for key in ("batch_size", "size", "line"):
             if row.get(key) is not None and not _is_count(row[key]):
                 problems.append(f"{where}.{key} is not a positive integer")
         if "path" in row and "repository" not in src:
             problems.append(f"{where}.path needs source.repository and source.commit")
+        if "url" in row and ("path" in row or not str(row["url"]).startswith("https://")):
+            problems.append(f"{where}.url must be an https URL, and not beside path (a figure is in one place)")
         if row.get("date") is not None and not _is_date(row["date"]):
             problems.append(f"{where}.date is not a YYYY-MM-DD date")
     return problems
@@ -216,6 +219,8 @@ def _files(path: Path | str | None) -> list[Path]:
 
 
 def _row_url(src: Mapping, row: Mapping) -> str:
+    if "url" in row:  # a figure published outside the cited commit: a pull request, an issue
+        return str(row["url"])
     if "path" not in row:
         return str(src["url"])
     url = f"https://github.com/{src['repository']}/blob/{src['commit']}/{quote(str(row['path']))}"
@@ -240,7 +245,7 @@ def load_reported(path: Path | str | None = None) -> pd.DataFrame:
                 "gpu_cores": machine["gpu_cores"], "memory_gb": machine["memory_gb"],
                 "macos": machine["macos"], "torch": machine["torch"], "device": row["device"],
                 "workload": row["workload"], "dtype": row.get("dtype"), "batch_size": row.get("batch_size"),
-                "size": None, "metric": workload["metric"], "value": float(row["value"]),
+                "size": row.get("size"), "metric": workload["metric"], "value": float(row["value"]),
                 "unit": workload["unit"], "higher_is_better": workload["higher_is_better"],
                 "kind": workload["kind"], "measured_by": machine.get("measured_by", src["measured_by"]),
                 "date": _iso(row.get("date") or machine.get("date") or src["date"]),

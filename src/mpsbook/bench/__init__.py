@@ -11,7 +11,9 @@ The modules read as the pipeline:
 - :mod:`~mpsbook.bench.check` — the harness checked against a bare event-timed loop;
 - :mod:`~mpsbook.bench.verdict` — faster, slower or within noise, and the crossover size;
 - :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``;
-- :mod:`~mpsbook.bench.book` — the results folder as chapter 10 and its appendix read it (``load_book``);
+- :mod:`~mpsbook.bench.book` — the results folder as chapter 10 and its appendix read it (``load_book``), and
+  the side-by-side tables and plots of chapter 10's section 4;
+- :mod:`~mpsbook.bench.live` — chapter 10's live sweeps on the reader's device, and the checks of its parameters;
 - :mod:`~mpsbook.bench.report` and :mod:`~mpsbook.bench.plots` — how chapter 10 shows results: spread, narrow
   tables, side-by-side plots (``from mpsbook.bench import plots, report``; not re-exported, so ``make bench`` needs
   no matplotlib).

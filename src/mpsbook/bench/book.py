@@ -5,6 +5,7 @@ figures other people reported, and how a machine is named in tables and plots.
     book = load_book("../results")
     book.ok                      # one row per measured case of every results file
     book.label("nvidia-h200")    # "nvidia-h200", or "… [flagged]" for a run that may understate its machine
+    book.show_side_by_side(book.training_rows("train_resnet50_32", "s/epoch"), ...)  # a table and a plot
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from mpsbook.bench.report import float32_label
+from mpsbook.bench import report
+from mpsbook.bench.cases import TRAIN_IMAGES
+from mpsbook.bench.report import float32_label, sig
 from mpsbook.bench.results import load_results, records_frame
 from mpsbook.reported import load_reported
 
@@ -44,6 +47,42 @@ class Book:
     def float32_means(self, machine: str, benchmark: str) -> str:
         """'float32', or 'float32, TF32 convolutions' (or RNN) where an NVIDIA run let cuDNN use TF32."""
         return float32_label(self.runs[machine]["provenance"], benchmark)
+
+    def training_rows(self, benchmark: str, unit: str) -> pd.DataFrame:
+        """This book's float32 eager steps of one training workload on its accelerators, in a reported source's
+        unit (:func:`mpsbook.bench.report.book_training_rows`), each machine named by :meth:`label` and marked
+        "TF32 conv." where cuDNN ran its convolutions in TF32."""
+        names = {m: self.label(m) + ("" if self.float32_means(m, benchmark) == "float32" else ", TF32 conv.")
+                 for m in self.runs}
+        return report.book_training_rows(self.ok[self.ok["device"] != "cpu"], benchmark, unit, names)
+
+    def show_side_by_side(self, ours: pd.DataFrame, theirs: pd.DataFrame, unit: str, higher_is_better: bool,
+                          title: str) -> None:
+        """Print which way is better and who reported, display one table
+        (:func:`mpsbook.bench.report.side_by_side_table`) and show one plot
+        (:func:`mpsbook.bench.plots.plot_side_by_side`): this book's figures with their IQR beside the reported."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from mpsbook.bench import plots
+
+        rows = pd.concat([ours, theirs], ignore_index=True)
+        print(f"{unit} ({'higher' if higher_is_better else 'lower'} is better); reported by"
+              f" {' and '.join(theirs['by'].unique())}, one run each")
+        display(report.side_by_side_table(rows, unit))
+        plots.plot_side_by_side(rows, unit, title, self.kinds, self.flagged)
+        plt.show()
+
+    def show_implied_rates(self, benchmark: str, workload: str) -> None:
+        """What each reported epoch of ``workload`` implies in TFLOP/s
+        (:func:`mpsbook.bench.report.implied_rate_table`), displayed with its two summary lines."""
+        from IPython.display import display
+
+        per_image, rates, lines = report.implied_rate_table(self.ok, self.reported, benchmark, workload)
+        print(f"{sig(per_image / 1e9)} GFLOP per image (counted by the suite) × {TRAIN_IMAGES[benchmark][2]:,}"
+              " images per epoch ÷ the reported s/epoch = implied TFLOP/s, by batch:")
+        display(rates)
+        print("\n".join(lines))
 
 
 def load_book(results_dir: Path | str) -> Book:

@@ -73,26 +73,42 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
 
 
 def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, title: str = "",
-               xlabel: str = "n (n×n @ n×n, float32)") -> Figure:
+               xlabel: str = "n (n×n @ n×n, float32)",
+               reported: Mapping[str, tuple[pd.Series, str]] | None = None) -> Figure:
     """Throughput of a live n×n matmul sweep (2n³ FLOP over the median time) per line of ``live`` (a device, or a
-    dtype), with error bars from the IQR, on log axes; a dotted line marks the ``crossover`` size where there is one."""
+    dtype), with error bars from the IQR, on log axes; a dotted line marks the ``crossover`` size where there is one.
+    ``reported`` (:func:`mpsbook.bench.report.reported_sweeps`) adds other people's per-size figures as hollow,
+    dashed lines, in the colour of the live line they belong beside where this page has one."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(8, 4.6))
     sizes: set[int] = set()
-    for name, t in live.items():
+    colours: dict[str, str] = {}
+    for i, (name, t) in enumerate(live.items()):
+        colours[name] = f"C{i}"
         flop = 2 * t.index.to_numpy(dtype=float) ** 3
         fast, slow = edges(t["median_s"].to_numpy(dtype=float), band_iqr(t).fillna(0.0).to_numpy(dtype=float))
         rate = flop / t["median_s"].to_numpy(dtype=float) / 1e9
         ax.errorbar(t.index, rate, yerr=[rate - flop / slow / 1e9, flop / fast / 1e9 - rate], marker="o", capsize=3,
-                    label=f"{name} (median; error bar: IQR)")
+                    color=colours[name], linewidth=2, label=f"{name}, this page (median; error bar: IQR)")
         sizes |= {int(n) for n in t.index}
+    others = iter(f"C{i}" for i in range(len(live), 10))
+    markers: dict[str, str] = {}  # one marker per reported machine ("D #13"), whatever its dtype
+    for label, (series, key) in (reported or {}).items():
+        where = label.rsplit(", ", 1)[-1]
+        marker = markers.setdefault(where, "s^Dvp<>h"[len(markers) % 8])
+        colour = colours.get(key) or next(others, "grey")
+        ax.plot(series.index, series.to_numpy(), marker=marker, markerfacecolor="none", linestyle="--",
+                linewidth=1, color=colour, label=f"{label} (reported)")
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, n = {crossover}")
+    for series, _ in (reported or {}).values():  # label the powers of two the reported lines reach as well
+        low, high = int(series.index.min()), int(series.index.max())
+        sizes |= {2**k for k in range(low.bit_length() - 1, high.bit_length()) if low <= 2**k <= high}
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="GFLOP/s", title=title)
     ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
     ax.tick_params(axis="x", which="minor", bottom=False)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=2 if reported else 1)
     fig.tight_layout()
     return fig
 

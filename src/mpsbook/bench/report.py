@@ -19,7 +19,7 @@ import pandas as pd
 
 from mpsbook.bench.cases import TRAIN_IMAGES, epoch_steps
 from mpsbook.bench.peaks import peak_for, published_peaks
-from mpsbook.bench.verdict import compare
+from mpsbook.bench.verdict import at_floor, compare
 
 BOOK = "this book"
 #: How tables and plots name the public source of a reported figure (``results/reported/*.yaml`` ids).
@@ -228,7 +228,8 @@ def dtype_table(timings: Mapping[str, pd.DataFrame], reference: str = "float32")
     """A live sweep of one product in several dtypes as a narrow table: per dtype (``timings`` maps a dtype name to a
     frame indexed by n with ``median_s``, ``iqr_s`` and ``samples``) the median in ms, then for every other dtype its
     speed-up over ``reference`` (the reference's time ÷ its time) and the verdict of
-    :func:`mpsbook.bench.verdict.compare` at each size."""
+    :func:`mpsbook.bench.verdict.compare` at each size, or "both at the floor" where both lines sit on their
+    per-call floor (:func:`mpsbook.bench.verdict.at_floor`) and the ratio says nothing about arithmetic."""
     if reference not in timings:
         raise ValueError(f"timings must include the reference dtype {reference!r}; got {sorted(timings)}.")
     ref = timings[reference]
@@ -238,7 +239,9 @@ def dtype_table(timings: Mapping[str, pd.DataFrame], reference: str = "float32")
             continue
         common = ref.index.intersection(t.index)
         table[f"{name} speed-up"] = (ref.loc[common, "median_s"] / t.loc[common, "median_s"]).map(lambda r: sig(r, 2))
-        table[f"{name} is"] = pd.Series([compare(t.loc[n], ref.loc[n]) for n in common], index=common)
+        floor = at_floor(t.loc[common]) & at_floor(ref.loc[common])
+        table[f"{name} is"] = pd.Series(["both at the floor" if floor[n] else compare(t.loc[n], ref.loc[n])
+                                         for n in common], index=common)
     return table.fillna("–")
 
 
@@ -430,11 +433,13 @@ def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tupl
     device-benchmarks' and torch-performance-test-data's tables) on the GPU in float32, float16 and bfloat16 and on
     the CPU in float32, each value followed by its source key (:data:`SOURCE_KEYS`), and the GPU ÷ CPU factor where
     one source reports both devices of the chip. ``specs``: the GPU-core counts the sources state, Apple's memory
-    bandwidth for that configuration (``peak_for``; ``chips.csv`` says where it was read), the float32 peak with
-    its basis ("Apple" where Apple states it, "derived" otherwise) and the best reported GPU float32 rate as a share
-    of it. ``chips`` adds chips with nothing reported (the M5 family): their cells say "–", never a guess.
+    bandwidth for that configuration (``peak_for``; ``chips.csv`` says where it was read), the bandwidth of a tensor
+    copy on the GPU that device-benchmarks measured (bytes read plus written), the float32 peak with its basis
+    ("Apple" where Apple states it, "derived" otherwise) and the best reported GPU float32 rate as a share of it.
+    ``chips`` adds chips with nothing reported (the M5 family): their cells say "–", never a guess.
     """
     apple = reported[(reported["vendor"] == "Apple") & reported["workload"].isin(_MATMUL_WORKLOADS)]
+    copies = reported[(reported["vendor"] == "Apple") & (reported["workload"] == "chsasank-copy-bandwidth")]
     order = {str(p["chip"]): i for i, p in enumerate(published_peaks())}
     names = sorted(dict.fromkeys([*apple["chip"], *chips]), key=lambda c: (order.get(c, len(order)), c))
     rates, specs = {}, {}
@@ -458,14 +463,38 @@ def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tupl
         else:  # the source states no core count (or several): no peak to divide by
             peak, cores_text = None, "not stated"
         bandwidth = (peak or top).get("memory_bandwidth_gbs")
+        copy = copies[(copies["chip"] == chip) & (copies["device"] == "mps")]
         best = gpu[gpu["dtype"] == "float32"]["value"].max() if len(gpu) else float("nan")
         fp32 = peak.get("float32_tflops") if peak else None
         specs[key] = {
             "GPU cores": cores_text,
             "bandwidth GB/s": f"{float(bandwidth):g}{'' if peak else ' (top)'}" if bandwidth else "–",
+            "GPU copy GB/s": _keyed(copy),
             "FP32 peak": f"{fp32:g} ({'Apple' if peak['float32_basis'] == 'stated' else 'derived'})" if fp32
             else "–",
             "best fp32 % of peak": f"{100 * best / float(fp32):.0f}" if fp32 and np.isfinite(best) else "–",
         }
     frame = pd.DataFrame.from_dict(rates, orient="index").rename_axis(index=None)
     return frame, pd.DataFrame.from_dict(specs, orient="index").rename_axis(index=None)
+
+
+def reported_sweeps(reported: pd.DataFrame, dtypes: Collection[str] = ("float32",),
+                    by: str = "device") -> dict[str, tuple[pd.Series, str]]:
+    """The per-size matrix-product figures other people reported for Apple chips (workloads ending in ``-sweep``),
+    one line per machine, device and dtype in ``dtypes``: label → (GFLOP/s indexed by n, key). The key is the line
+    of a live sweep the reported one belongs beside (``by="device"``: "mps" or "cpu"; ``by="dtype"``: the dtype),
+    so a plot can draw both in one colour; the label names the chip, the device, the dtype where ``by="dtype"``, and
+    the source key with the pull request or issue number (e.g. "M4 Max GPU, D #13")."""
+    if by not in ("device", "dtype"):
+        raise ValueError(f"by must be 'device' or 'dtype'; got {by!r}.")
+    rows = reported[reported["workload"].str.endswith("-sweep") & reported["vendor"].eq("Apple")
+                    & reported["dtype"].isin(list(dtypes)) & reported["size"].notna()]
+    lines: dict[str, tuple[pd.Series, str]] = {}
+    for (chip, device, dtype, source, url), part in rows.groupby(["chip", "device", "dtype", "source", "url"],
+                                                                 sort=False):
+        where = f"{SOURCE_KEYS.get(source, source)} #{str(url).rstrip('/').rsplit('/', 1)[-1]}"
+        name = f"{chip.removeprefix('Apple ')} {'GPU' if device == 'mps' else 'CPU'}"
+        label = f"{name}, {where}" if by == "device" else f"{name} {dtype}, {where}"
+        series = part.set_index(part["size"].astype(int))["value"].sort_index() * 1e3  # TFLOP/s -> GFLOP/s
+        lines[label] = (series, device if by == "device" else dtype)
+    return lines

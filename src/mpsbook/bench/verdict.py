@@ -8,7 +8,10 @@ stored runs:
   were timed (an IQR of two or three values says little);
 - a timing is **faster** than another only when its median plus its margin is still below the other's
   median minus the other's margin; anything else is "within noise";
-- the **crossover** is the smallest size from which the accelerator is faster at every larger size compared.
+- the **crossover** is the smallest size from which the accelerator is faster at every larger size compared;
+- a size sits on a line's **per-call floor** when its median is within :data:`FLOOR_FACTOR` of the line's
+  smallest median: there the time is the cost of issuing a call, not the work, and two such timings are not
+  compared (a 16-bit "speed-up" there measures overhead and kernel choice, not arithmetic).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from mpsbook.timing import MIN_BLOCKS_FOR_IQR  # below it an IQR is not trusted 
 
 #: The smallest margin, as a share of the median, for a timing of fewer than :data:`MIN_BLOCKS_FOR_IQR` blocks.
 FLOOR = 0.10
+#: A size is on its line's per-call floor when its median is below this multiple of the line's smallest median.
+FLOOR_FACTOR = 1.5
 
 
 def noise(t: Any) -> float:
@@ -58,3 +63,15 @@ def crossover_text(first: object, sizes: list[Any], size: Callable[[Any], str] =
     if first == "none":
         return "none"
     return f"≤ {size(first)}" if first == sizes[0] else size(first)
+
+
+def at_floor(line: pd.DataFrame) -> pd.Series:
+    """Per size of ``line`` (indexed by size, with ``median_s``): whether its median is within :data:`FLOOR_FACTOR`
+    of the line's smallest, so that the time is the per-call floor rather than the work. Only sizes up to the point
+    where the line leaves the floor, after its fastest size, count: a larger size that happens to be as fast again
+    is not on the floor."""
+    median = line["median_s"].sort_index().astype(float)
+    within = median < FLOOR_FACTOR * float(median.min())
+    after = median.index >= median.idxmin()
+    left = (~within & after).cumsum() > 0  # from the first size past the fastest that rises above the floor
+    return (within & ~left).reindex(line.index)

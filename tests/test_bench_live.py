@@ -1,0 +1,76 @@
+"""Chapter 10's live sweeps (mpsbook.bench.live) and the book's side-by-side helpers (mpsbook.bench.book)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mpsbook.bench import live
+from mpsbook.bench.book import load_book
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+GOOD = {"guide_size": 1024, "sweep_sizes": [64, 128], "sweep_sizes_accelerator": [2048],
+        "sweep_min_run_time": 0.1, "sweep_half": ["float16", "bfloat16"]}
+
+
+def test_good_parameters_pass():
+    live.check_parameters(**GOOD)
+    live.check_parameters(**{**GOOD, "sweep_sizes_accelerator": [], "sweep_half": []})
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("guide_size", 32, "guide_size must be a whole number from 64 to 8192; got 32."),
+    ("guide_size", True, "guide_size must be a whole number"),
+    ("sweep_sizes", [], "sweep_sizes (at least one)"),
+    ("sweep_sizes", [64, 9000], "from 16 to 8192; got [64, 9000] and [2048]."),
+    ("sweep_sizes_accelerator", "4096", "sweep_sizes_accelerator must be lists"),
+    ("sweep_min_run_time", 0, "sweep_min_run_time must be a number of seconds from 0.01 to 5; got 0."),
+    ("sweep_half", ["float8"], "sweep_half must be a list of 'float16' and/or 'bfloat16'; got ['float8']."),
+])
+def test_a_bad_parameter_gets_one_sentence_naming_what_is_accepted(name, value, message):
+    with pytest.raises(ValueError) as info:
+        live.check_parameters(**{**GOOD, name: value})
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_time_sizes_times_each_size_on_the_cpu():
+    calls: list[int] = []
+
+    def make_call(n: int):
+        a = torch.ones(n)
+        return lambda: calls.append(n) or a.sum()
+
+    table = live.time_sizes(torch.device("cpu"), [8, 32], make_call, "n", min_run_time=0.01, min_blocks=5)
+    assert table.index.tolist() == [8, 32] and table.index.name == "n"
+    assert list(table.columns) == ["median_s", "iqr_s", "samples"]
+    assert (table["median_s"] > 0).all() and (table["samples"] >= 5).all()
+    assert {8, 32} <= set(calls)
+
+
+def test_training_rows_name_each_accelerator_and_its_tf32():
+    book = load_book(RESULTS)
+    rows = book.training_rows("train_resnet50_32", "s/epoch")
+    assert not rows.empty and set(rows["machine"]) <= {m for m, k in book.kinds.items() if k != "cpu"}
+    for machine, who in zip(rows["machine"], rows["who"], strict=True):
+        tf32 = book.float32_means(machine, "train_resnet50_32") != "float32"
+        assert who == book.label(machine) + (", TF32 conv." if tf32 else "")
+    assert (rows["low"] <= rows["value"]).all() and (rows["value"] <= rows["high"]).all()
+
+
+def test_show_side_by_side_prints_displays_and_plots(capsys, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mpsbook.bench import report
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    book = load_book(RESULTS)
+    book.show_side_by_side(book.training_rows("train_distilbert_512", "samples/s"),
+                           report.reported_rows(book.reported, "mrdbourke-distilbert-imdb-train"), "samples/s",
+                           higher_is_better=True, title="t")
+    out = capsys.readouterr().out
+    assert out.startswith("samples/s (higher is better); reported by Daniel Bourke (mac-ml-speed-test)")
+    assert len(shown) == 1 and "IQR %" in shown[0].columns
+    book.show_implied_rates("train_resnet50_32", "mrdbourke-resnet50-cifar-train")
+    assert "images per epoch ÷ the reported s/epoch" in capsys.readouterr().out and len(shown) == 2
