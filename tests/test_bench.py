@@ -186,6 +186,29 @@ def test_provenance_records_the_tf32_switches():
     assert software["cudnn_rnn_fp32_precision"] == torch.backends.cudnn.rnn.fp32_precision
 
 
+def test_provenance_records_the_cpus_16_bit_and_matrix_features(monkeypatch):
+    from mpsbook.bench import machine
+
+    found = bench.provenance(CPU)["host"]["cpu_features"]
+    assert found["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert set(found["features"]) == set(machine.LINUX_CPU_FLAGS) and found["source"] == "/proc/cpuinfo"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        flags = next(line for line in f if line.startswith(("flags", "Features"))).split(":", 1)[1].split()
+    assert all(present == (name in flags) for name, present in found["features"].items())
+    # on a Mac: sysctl, with None where the OS has no such name (an older macOS), never a guess
+    answers = {"hw.optional.arm.FEAT_FP16": "1\n", "hw.optional.arm.FEAT_BF16": "0\n"}
+
+    def sysctl(args, **_):
+        name = args[-1]
+        return type("Done", (), {"returncode": 0 if name in answers else 1, "stdout": answers.get(name, "")})()
+
+    monkeypatch.setattr(machine.sys, "platform", "darwin")
+    monkeypatch.setattr(machine.subprocess, "run", sysctl)
+    mac = machine.cpu_features()["features"]
+    assert mac == {"hw.optional.arm.FEAT_FP16": True, "hw.optional.arm.FEAT_BF16": False,
+                   "hw.optional.arm.FEAT_SME": None, "hw.optional.arm.FEAT_SME2": None}
+
+
 def test_mac_power_state_reads_pmset(monkeypatch):
     from mpsbook.bench import machine
 

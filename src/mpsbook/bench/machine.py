@@ -3,7 +3,8 @@
 Besides names, core counts, memory and versions, the provenance records what makes a run comparable or not: the
 load average at the start and the end, the threads torch used against the cores the machine has, the float32
 precision switches (on NVIDIA GPUs cuDNN may run float32 convolutions in TF32 by default), and on a Mac what
-``pmset`` reports at the start and the end of the run (its CPU speed limit, power source and Low Power Mode).
+``pmset`` reports at the start and the end of the run (its CPU speed limit, power source and Low Power Mode), and
+the CPU's 16-bit and matrix instructions (:func:`cpu_features`), which decide what float16 and bfloat16 cost there.
 :func:`run_flags` turns those into the warnings the benchmark chapter shows beside a run (and keeps such runs out
 of its crossover and peak conclusions).
 """
@@ -150,6 +151,41 @@ def describe_device(device: torch.device) -> dict[str, object]:
     }
 
 
+#: CPU features that decide the cost of 16-bit and matrix arithmetic on the CPU. Linux: flag names of
+#: ``/proc/cpuinfo`` (x86: AVX-512 BF16/FP16 and AMX; Arm: half-precision SIMD, BF16, SME). macOS: ``sysctl`` names
+#: (Apple's CPUs: FEAT_FP16 from the M1, FEAT_BF16 from the M2, SME/SME2 from the M4).
+LINUX_CPU_FLAGS = ("avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_fp16", "asimdhp", "bf16", "sme", "sme2")
+MAC_CPU_SYSCTLS = ("hw.optional.arm.FEAT_FP16", "hw.optional.arm.FEAT_BF16", "hw.optional.arm.FEAT_SME",
+                   "hw.optional.arm.FEAT_SME2")
+
+
+def _sysctl(name: str) -> bool | None:
+    try:
+        out = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() == "1" if out.returncode == 0 else None  # a name the OS lacks: not known
+
+
+def cpu_features() -> dict[str, object]:
+    """The CPU's 16-bit and matrix features: ``torch_cpu_capability`` (the vector kernels torch picked, e.g.
+    "AVX512"), ``features`` (each of :data:`LINUX_CPU_FLAGS` or :data:`MAC_CPU_SYSCTLS` → present, or ``None`` where
+    the OS cannot say) and ``source``."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    if sys.platform == "darwin":
+        return {"torch_cpu_capability": capability, "features": {n: _sysctl(n) for n in MAC_CPU_SYSCTLS},
+                "source": "sysctl -n hw.optional.arm.*"}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((set(line.split(":", 1)[1].split()) for line in f
+                          if line.startswith(("flags", "Features"))), None)
+    except OSError:
+        flags = None
+    return {"torch_cpu_capability": capability,
+            "features": {n: (None if flags is None else n in flags) for n in LINUX_CPU_FLAGS},
+            "source": "/proc/cpuinfo"}
+
+
 def provenance(device: torch.device) -> dict[str, object]:
     """Everything a reader needs to know about what produced a results file."""
     info = describe_device(device)
@@ -167,6 +203,7 @@ def provenance(device: torch.device) -> dict[str, object]:
             "machine": platform.machine(),
             "load_average_1min": load_average(),
             "mac_power": mac_power_state(),
+            "cpu_features": cpu_features(),
         },
         "software": {
             "python": platform.python_version(),

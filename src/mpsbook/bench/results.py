@@ -8,7 +8,8 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
     sweep           the Sweep that ran (sizes, batches, dtypes, timing budget) and the model shapes
     provenance      device {type, name, cores, cores_unit, memory_bytes, memory_source, ...}
                     host {cpu, logical_cores, physical_cores, performance_cores (macOS), torch_threads, memory_bytes,
-                          os, machine, load_average_1min, load_average_1min_end, mac_power, mac_power_end}
+                          os, machine, load_average_1min, load_average_1min_end, mac_power, mac_power_end,
+                          cpu_features {torch_cpu_capability, features, source}}
                     software {python, torch, cuda, cudnn, float32_matmul_precision, cuda_matmul_allow_tf32,
                               cudnn_allow_tf32, cudnn_conv_fp32_precision, cudnn_rnn_fp32_precision,
                               torchvision, transformers, numpy}
@@ -23,7 +24,8 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
 
 Version 1 files (written before 2026-12) lack ``mode``, ``compile_s`` and ``provenance.flags``; :func:`load_results`
 reads them as eager cases with no flags, so older machines stay in the plots. Provenance fields added later without a
-version bump, because nothing reads them as required (``host.mac_power_end``, ``host.performance_cores``;
+version bump, because nothing reads them as required (``host.mac_power_end``, ``host.performance_cores``,
+``host.cpu_features``;
 ``software.cuda_matmul_allow_tf32``, ``cudnn_allow_tf32``, ``cudnn_conv_fp32_precision``, ``cudnn_rnn_fp32_precision``),
 are simply absent from older files: "not recorded", not "off".
 """
