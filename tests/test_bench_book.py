@@ -31,3 +31,16 @@ def test_float32_means_tf32_for_cudnn_cases_on_nvidia_only():
 def test_load_book_names_what_it_needs(tmp_path):
     with pytest.raises(ValueError, match="reported/"):
         load_book(tmp_path)
+
+
+def test_timings_and_the_runs_table():
+    book = load_book(RESULTS)
+    machine = next(m for m, k in book.kinds.items() if k == "cuda")
+    t = book.timings(machine, "matmul", "float32")
+    assert list(t.columns) == ["median_s", "iqr_s", "samples"] and t.index.is_monotonic_increasing and len(t) > 3
+    table = book.runs_table()
+    assert list(table.index) == [book.label(m) for m in book.runs]
+    assert list(table.columns) == ["torch", "date", "sweep", "load avg", "CPU 16-bit/matrix", "CPU baseline", "flags"]
+    for machine, doc in book.runs.items():  # files written before host.cpu_features existed say so, not "none"
+        recorded = "cpu_features" in doc["provenance"]["host"]
+        assert (table.loc[book.label(machine), "CPU 16-bit/matrix"] == "not recorded") == (not recorded)

@@ -33,6 +33,9 @@ def test_spread_text_and_iqr_percent():
     assert report.iqr_percent(0.0005, 0.0149, 5) == "3"
     assert report.iqr_percent(0.0005, 0.0149, 1) == "–"
     assert report.iqr_percent(0.0005, 0.0149, pd.NA) == "–"
+    # two or three blocks: a rough figure, and it says so
+    assert report.iqr_percent(0.0005, 0.0149, 2) == "3 (2 blocks)"
+    assert report.spread_text(0.0005, 0.0149, 3) == "IQR 3 % of only 3 blocks"
     assert report.with_spread(0.0048, 0.00024, 5) == "4.80 (IQR 5 %, 5 blocks)"
     assert report.with_spread(2.96e-6, 2e-7, 5, scale=1e6) == "2.96 (IQR 7 %, 5 blocks)"
 
@@ -183,6 +186,16 @@ def test_reported_sweeps_and_their_hollow_lines():
     assert hollow.get_markerfacecolor() == "none" and hollow.get_linestyle() == "--"
     assert hollow.get_color() == lines["M3 Max GPU, D #7 (reported)"].get_color() == "C0"  # the live mps line's
     assert lines["M1 Pro CPU, D #4 (reported)"].get_color() == "C1"  # the live cpu line's
+
+
+def test_plot_speedups_draws_the_ratio_and_its_iqr_band():
+    live = _live()
+    curves = {("gpu", "matmul float32"): live["mps"].add_suffix("_acc").join(live["cpu"].add_suffix("_cpu"))}
+    fig = plots.plot_speedups(curves)
+    ax_mm = fig.axes[0]
+    x, y = ax_mm.get_lines()[0].get_data()
+    assert list(x) == [64, 1024] and y == pytest.approx([0.1, 10.0])  # CPU time ÷ accelerator time
+    assert len(ax_mm.collections) == 1  # the band
 
 
 def _timing(median_s: float, iqr_s: float, samples: int) -> SimpleNamespace:

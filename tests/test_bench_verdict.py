@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from mpsbook.bench.verdict import at_floor, compare, crossover, crossover_text, noise
+from mpsbook.bench.verdict import at_floor, compare, crossing_row, crossover, crossover_text, noise
 
 
 def t(median: float, iqr: float, samples: int = 5) -> SimpleNamespace:
@@ -60,3 +60,12 @@ def test_at_floor_is_the_flat_run_from_the_smallest_size():
     # its time happens to be low (a size after the line has left the floor is work, however fast)
     assert at_floor(line).tolist() == [False, True, True, False, False]
     assert at_floor(line.iloc[::-1]).tolist() == [False, False, True, True, False]  # follows the frame's order
+
+
+def test_crossing_row_states_where_each_side_won():
+    sizes = [64, 256, 1024, 4096]
+    accel = pd.DataFrame({"median_s": [2e-5, 2e-5, 3e-5, 1e-3], "iqr_s": 1e-7, "samples": 5}, index=sizes)
+    cpu = pd.DataFrame({"median_s": [1e-5, 2e-5, 2e-4, 6e-2], "iqr_s": 1e-7, "samples": 5}, index=sizes)
+    row = crossing_row(accel, cpu, lambda n: f"2^{int(n).bit_length() - 1}")
+    assert row == {"sizes": "2^6–2^12 (4)", "crossover": "2^10", "CPU faster": "2^6", "within noise": "2^8",
+                   "speed-up at largest": "60 (60–60)"}

@@ -48,6 +48,30 @@ class Book:
         """'float32', or 'float32, TF32 convolutions' (or RNN) where an NVIDIA run let cuDNN use TF32."""
         return float32_label(self.runs[machine]["provenance"], benchmark)
 
+    def timings(self, machine: str, benchmark: str, dtype: str) -> pd.DataFrame:
+        """One machine's measured sizes of one benchmark and dtype: ``median_s``, ``iqr_s``, ``samples`` by size."""
+        ok = self.ok
+        part = ok[(ok["machine"] == machine) & (ok["benchmark"] == benchmark) & (ok["dtype"] == dtype)]
+        return part.set_index("size")[["median_s", "iqr_s", "samples"]].sort_index()
+
+    def runs_table(self) -> pd.DataFrame:
+        """One row per results file: torch version, date, sweep, load average at the start → the end, the CPU's
+        16-bit and matrix features where the file records them (``host.cpu_features``), the CPU baseline, flags."""
+        rows = {}
+        for doc in self.runs.values():
+            prov = doc["provenance"]
+            host = prov["host"]
+            found = (host.get("cpu_features") or {}).get("features")
+            rows[self.label(doc["machine"])] = {
+                "torch": prov["software"]["torch"].split("+")[0], "date": prov["date_utc"][:10],
+                "sweep": doc["sweep"]["name"],
+                "load avg": f"{host['load_average_1min']} → {host.get('load_average_1min_end', '?')}",
+                "CPU 16-bit/matrix": "not recorded" if found is None else ", ".join(
+                    n.rsplit(".", 1)[-1] for n, present in found.items() if present) or "none of those checked",
+                "CPU baseline": doc.get("cpu_baseline") or "–", "flags": "; ".join(prov["flags"]) or "none",
+            }
+        return pd.DataFrame.from_dict(rows, orient="index")
+
     def training_rows(self, benchmark: str, unit: str) -> pd.DataFrame:
         """This book's float32 eager steps of one training workload on its accelerators, in a reported source's
         unit (:func:`mpsbook.bench.report.book_training_rows`), each machine named by :meth:`label` and marked

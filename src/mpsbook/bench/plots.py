@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mpsbook.bench.report import BOOK, band_iqr, edges, has_spread
+from mpsbook.bench.report import BOOK, band_iqr, edges, has_spread, speedup_range
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -219,5 +219,32 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
                     capsize=3, label=f"{name} (median; error bar: IQR)")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
+    """The CPU's time ÷ the accelerator's per size, one line per (machine, case) of ``curves`` (frames indexed by
+    size with ``median_s``, ``iqr_s`` and ``samples`` suffixed ``_acc`` and ``_cpu``), with the band the two IQRs
+    allow (:func:`mpsbook.bench.report.speedup_range`); matrix products left, elementwise adds right."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax_mm, ax_add) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for (name, case), c in curves.items():
+        ax = ax_add if case.startswith("elementwise") else ax_mm
+        ranges = []
+        for n in c.index:
+            acc, cpu = (pd.Series({k: c.loc[n, f"{k}_{side}"] for k in ("median_s", "iqr_s", "samples")})
+                        for side in ("acc", "cpu"))
+            ranges.append(speedup_range(cpu, acc))
+        ratio, low, high = (np.array(v, dtype=float) for v in zip(*ranges, strict=True))
+        (drawn,) = ax.plot(c.index.astype(float), ratio, marker="o", label=f"{name}: {case}")
+        ax.fill_between(c.index.astype(float), low, high, color=drawn.get_color(), alpha=0.25)
+    for ax, what in ((ax_mm, "n (n×n @ n×n)"), (ax_add, "elements (float32 add)")):
+        ax.axhline(1, color="black", linewidth=0.8)
+        ax.set(xscale="log", yscale="log", xlabel=what, ylabel="CPU time ÷ accelerator time")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle("Speed-up over the CPU of the same run (above 1: the accelerator is faster; band: IQR)")
     fig.tight_layout()
     return fig

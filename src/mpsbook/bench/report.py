@@ -20,6 +20,7 @@ import pandas as pd
 from mpsbook.bench.cases import TRAIN_IMAGES, epoch_steps
 from mpsbook.bench.peaks import peak_for, published_peaks
 from mpsbook.bench.verdict import at_floor, compare
+from mpsbook.timing import MIN_BLOCKS_FOR_IQR
 
 BOOK = "this book"
 #: How tables and plots name the public source of a reported figure (``results/reported/*.yaml`` ids).
@@ -48,18 +49,31 @@ def has_spread(samples: object) -> bool:
 
 
 def iqr_percent(iqr: float, median: float, samples: object) -> str:
-    """The IQR as a whole percentage of the median ('3', '<1'), or '–' for a single block, which has none."""
+    """The IQR as a whole percentage of the median ('3', '<1'), or '–' for a single block, which has none. From
+    fewer than :data:`~mpsbook.timing.MIN_BLOCKS_FOR_IQR` blocks the figure is rough and says so: '3 (2 blocks)'."""
     if not has_spread(samples) or not np.isfinite(iqr):
         return "–"
     share = 100 * iqr / median
-    return "<1" if share < 1 else f"{share:.0f}"
+    text = "<1" if share < 1 else f"{share:.0f}"
+    few = int(samples) < MIN_BLOCKS_FOR_IQR  # type: ignore[call-overload]
+    return f"{text} ({int(samples)} blocks)" if few else text  # type: ignore[call-overload]
+
+
+def _share_value(text: str) -> float:
+    """The number in an :func:`iqr_percent` text, for sorting ('<1' counts as below 1)."""
+    head = text.split(" ", 1)[0]
+    return 0.5 if head == "<1" else float(head)
 
 
 def spread_text(iqr: float, median: float, samples: object) -> str:
-    """The book's one rule for spread: 'IQR 3 %, 5 blocks', or '1 block' for a single measurement."""
+    """The book's one rule for spread: 'IQR 3 %, 5 blocks', or '1 block' for a single measurement; from fewer than
+    four blocks 'IQR 3 % of only 2 blocks', since an IQR of two or three values says little."""
     if not has_spread(samples) or not np.isfinite(iqr):
         return "1 block"
-    return f"IQR {iqr_percent(iqr, median, samples)} %, {int(samples)} blocks"  # type: ignore[call-overload]
+    share = iqr_percent(iqr, median, samples).split(" ", 1)[0]
+    if int(samples) < MIN_BLOCKS_FOR_IQR:  # type: ignore[call-overload]
+        return f"IQR {share} % of only {int(samples)} blocks"  # type: ignore[call-overload]
+    return f"IQR {share} %, {int(samples)} blocks"  # type: ignore[call-overload]
 
 
 def with_spread(median: float, iqr: float, samples: object, scale: float = 1e3) -> str:
@@ -159,7 +173,7 @@ def side_by_side_table(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
 
     def spread(group: pd.DataFrame) -> str:
         shares = [iqr_percent(r.iqr_s, r.median_s, r.samples) for r in group.itertuples()]
-        known = sorted({s for s in shares if s != "–"}, key=lambda s: -1.0 if s == "<1" else float(s))
+        known = sorted({s for s in shares if s != "–"}, key=_share_value)
         return "–" if not known else known[0] if len(known) == 1 else f"{known[0]}–{known[-1]}"
 
     spreads = {(source, who): spread(g) for (source, who), g in frame.groupby(["source", "who"], sort=False)}

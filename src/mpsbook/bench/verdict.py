@@ -75,3 +75,20 @@ def at_floor(line: pd.DataFrame) -> pd.Series:
     after = median.index >= median.idxmin()
     left = (~within & after).cumsum() > 0  # from the first size past the fastest that rises above the floor
     return (within & ~left).reindex(line.index)
+
+
+def crossing_row(accel: pd.DataFrame, cpu: pd.DataFrame, size: Callable[[Any], str] = str) -> dict[str, str]:
+    """One row of a crossover table: the sizes compared, the crossover as :func:`crossover_text` states it, where
+    the CPU was faster and where the two were within noise, and the speed-up at the largest size with the range
+    the IQRs allow (:func:`mpsbook.bench.report.speedup_text`). ``size`` writes a size (e.g. ``2^16``)."""
+    from mpsbook.bench.report import speedup_text  # report imports this module
+
+    first, verdict = crossover(accel, cpu)
+
+    def where(v: str) -> str:
+        return ", ".join(size(n) for n in verdict.index[verdict == v]) or "–"
+
+    n = verdict.index[-1]
+    return {"sizes": f"{size(verdict.index[0])}–{size(n)} ({len(verdict)})",
+            "crossover": crossover_text(first, list(verdict.index), size), "CPU faster": where("slower"),
+            "within noise": where("within noise"), "speed-up at largest": speedup_text(cpu.loc[n], accel.loc[n])}
