@@ -207,9 +207,12 @@ def test_speedup_range_and_noisy_timings():
     cpu, gpu = _timing(0.0304, 0.0020, 3), _timing(0.0037, 0.0025, 3)
     ratio, low, high = report.speedup_range(cpu, gpu)
     assert ratio == pytest.approx(0.0304 / 0.0037)
-    assert low == pytest.approx((0.0304 - 0.0010) / (0.0037 + 0.00125))  # 5.94
-    assert high == pytest.approx((0.0304 + 0.0010) / (0.0037 - 0.00125))  # 12.8
-    assert report.speedup_text(cpu, gpu) == "8.2 (5.9–13)"
+    # three blocks: the CPU's margin is a tenth of its median (3.04 ms), more than its rough IQR (2.0 ms)
+    assert low == pytest.approx((0.0304 - 0.00152) / (0.0037 + 0.00125))  # 5.83
+    assert high == pytest.approx((0.0304 + 0.00152) / (0.0037 - 0.00125))  # 13.0
+    assert report.speedup_text(cpu, gpu) == "8.2 (5.8–13)"
+    five = report.speedup_range(_timing(0.0304, 0.0020, 5), _timing(0.0037, 0.0025, 5))  # from four blocks: the IQR
+    assert five[1] == pytest.approx((0.0304 - 0.0010) / (0.0037 + 0.00125))
     assert report.is_noisy(gpu) and not report.is_noisy(cpu)  # 68 % and 7 % of the median
     assert not report.is_noisy(_timing(0.010, 0.002, 5))  # exactly 20 % is not above it
     assert not report.is_noisy(_timing(0.010, 0.009, 1))  # one block: no spread to judge

@@ -19,7 +19,7 @@ import pandas as pd
 
 from mpsbook.bench.cases import TRAIN_IMAGES, epoch_steps
 from mpsbook.bench.peaks import peak_for, published_peaks
-from mpsbook.bench.verdict import at_floor, compare
+from mpsbook.bench.verdict import at_floor, compare, noise
 from mpsbook.timing import MIN_BLOCKS_FOR_IQR
 
 BOOK = "this book"
@@ -271,9 +271,11 @@ def is_noisy(t: Any) -> bool:
 
 def speedup_range(slow: Any, fast: Any) -> tuple[float, float, float]:
     """``slow``'s median time ÷ ``fast``'s (each with ``median_s``, ``iqr_s``, ``samples``), and the lowest and
-    highest ratio the two IQRs allow: each median moved by half its IQR towards and away from the other. A single
-    block has no IQR and moves nothing; with no spread on either side both ends are NaN."""
-    ia, ib = (float(t.iqr_s) if has_spread(t.samples) else 0.0 for t in (slow, fast))
+    highest ratio the two spreads allow: each median moved by half its noise margin towards and away from the other.
+    The margin is :func:`mpsbook.bench.verdict.noise`'s, the IQR and, from two or three blocks, at least a tenth of
+    the median, so a rough IQR does not make a narrow range. A single block has no spread and moves nothing; with no
+    spread on either side both ends are NaN."""
+    ia, ib = (noise(t) if has_spread(t.samples) else 0.0 for t in (slow, fast))
     ratio = float(slow.median_s) / float(fast.median_s)
     if not (ia or ib):
         return ratio, math.nan, math.nan
