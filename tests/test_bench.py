@@ -172,6 +172,16 @@ def test_run_flags(host, device, expected):
     assert bench.run_flags({"host": host, "device": {"type": device}}) == expected
 
 
+def test_an_mps_run_with_the_cpu_fallback_on_is_flagged(monkeypatch):
+    host = {"logical_cores": 12, "load_average_1min": 1.0}
+    flags = bench.run_flags({"host": host, "device": {"type": "mps"}, "software": {"mps_fallback_env": "1"}})
+    assert flags == ["PYTORCH_ENABLE_MPS_FALLBACK=1: an operation without an MPS kernel ran on the CPU, timed as the"
+                     " GPU's"]
+    assert bench.run_flags({"host": host, "device": {"type": "cuda"}, "software": {"mps_fallback_env": "1"}}) == []
+    monkeypatch.setenv("PYTORCH_ENABLE_MPS_FALLBACK", "1")
+    assert bench.provenance(CPU)["software"]["mps_fallback_env"] == "1"
+
+
 def test_a_run_reads_pmset_at_its_start_and_its_end(tiny_run):
     host = tiny_run["provenance"]["host"]
     assert "mac_power" in host and "mac_power_end" in host  # None off a Mac, a dict on one

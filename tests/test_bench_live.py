@@ -33,18 +33,32 @@ def test_a_bad_parameter_gets_one_sentence_naming_what_is_accepted(name, value, 
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-def test_time_sizes_times_each_size_on_the_cpu():
-    calls: list[int] = []
+def test_time_interleaved_times_the_lines_in_turn_size_by_size():
+    order: list[tuple[str, int]] = []
 
-    def make_call(n: int):
-        a = torch.ones(n)
-        return lambda: calls.append(n) or a.sum()
+    def maker(name: str):
+        def make_call(n: int):
+            a = torch.ones(n)
+            order.append((name, n))  # make_call runs once per size, just before that size is timed
+            return lambda: a.sum()
+        return make_call
 
-    table = live.time_sizes(torch.device("cpu"), [8, 32], make_call, "n", min_run_time=0.01, min_blocks=5)
-    assert table.index.tolist() == [8, 32] and table.index.name == "n"
-    assert list(table.columns) == ["median_s", "iqr_s", "samples"]
-    assert (table["median_s"] > 0).all() and (table["samples"] >= 5).all()
-    assert {8, 32} <= set(calls)
+    cpu = torch.device("cpu")
+    timed = live.time_interleaved({"a": (cpu, maker("a"), [8, 32]), "b": (cpu, maker("b"), [8])}, "n",
+                                  min_run_time=0.01, min_blocks=5)
+    assert order == [("a", 8), ("b", 8), ("a", 32)]  # every line at 8, then at 32: drift touches both alike
+    assert timed["a"].index.tolist() == [8, 32] and timed["b"].index.tolist() == [8] and timed["a"].index.name == "n"
+    assert list(timed["a"].columns) == ["median_s", "iqr_s", "samples"]
+    assert (timed["a"]["median_s"] > 0).all() and (timed["a"]["samples"] >= 5).all()
+
+
+def test_warm_up_runs_for_the_time_asked():
+    import time
+
+    calls = []
+    start = time.perf_counter()
+    n = live.warm_up(torch.device("cpu"), lambda: calls.append(1), seconds=0.05)
+    assert time.perf_counter() - start >= 0.05 and n == len(calls) > 0
 
 
 def test_training_rows_name_each_accelerator_and_its_tf32():

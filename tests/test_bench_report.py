@@ -188,6 +188,28 @@ def test_reported_sweeps_and_their_hollow_lines():
     assert lines["M1 Pro CPU, D #4 (reported)"].get_color() == "C1"  # the live cpu line's
 
 
+def test_dtype_speedups_reported_and_plotted():
+    reported = load_reported()
+    ratios = report.reported_dtype_speedups(reported)
+    series, dtype = ratios["M1 Pro GPU bfloat16, Z #191"]
+    assert dtype == "bfloat16" and series.loc[4096] == pytest.approx(2.25 / 4.28)  # issue #191's per-size figures
+    assert set(series.index) == {1024, 2048, 4096, 8192, 10240}
+    timings = {"float32": _live()["cpu"], "float16": _live()["mps"]}
+    fig = plots.plot_dtype_speedups(timings, reported=ratios)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    x, y = lines["float16, this page"].get_data()
+    assert list(x) == [64, 1024] and y == pytest.approx([0.1, 10.0])  # float32 time ÷ float16 time
+    assert lines["M1 Pro GPU float16, Z #191 (reported)"].get_color() == lines["float16, this page"].get_color()
+    assert lines["M1 Pro GPU bfloat16, Z #191 (reported)"].get_markerfacecolor() == "none"
+
+
+def test_sweep_table_gives_bandwidth_when_told_the_bytes():
+    live = {"cpu": pd.DataFrame({"median_s": [2e-6, 1e-3], "iqr_s": [1e-7, 1e-5], "samples": [5, 5]},
+                                index=[1024, 2**20])}
+    table = report.sweep_table(live, unit="µs", bytes_per_call=lambda n: 12 * n)
+    assert list(table["cpu GB/s"]) == ["6.14", "12.6"]  # 12 bytes an element ÷ the median
+
+
 def test_plot_speedups_draws_the_ratio_and_its_iqr_band():
     live = _live()
     curves = {("gpu", "matmul float32"): live["mps"].add_suffix("_acc").join(live["cpu"].add_suffix("_cpu"))}

@@ -1,21 +1,26 @@
 """Chapter 10's live sweeps: time one call at several sizes on the page's device, in a few seconds.
 
-The chapter shows *what* it times (a product, an add); this module holds the loop and the checks of the
-chapter's parameters, so that the two sweeps share one loop and a bad parameter stops with one sentence.
+The chapter shows *what* it times (a product, an add); this module holds the loop, which times the lines of a
+sweep in turn size by size after warming the device up, and the checks of the chapter's parameters, so that a bad
+parameter stops with one sentence.
 
     from mpsbook.bench import live
     live.check_parameters(guide_size=1024, sweep_sizes=[64, 128], sweep_sizes_accelerator=[2048],
                           sweep_min_run_time=0.1, sweep_half=["float16"])
-    table = live.time_sizes(device, [64, 128], lambda n: make_the_call(n), "n", min_run_time=0.1)
+    live.warm_up(device, the_call_at_the_largest_size, seconds=1.0)
+    timed = live.time_interleaved({"mps": (device, make_call, [64, 128]), "cpu": (cpu, make_call_cpu, [64, 128])},
+                                  "n", min_run_time=0.1)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 import torch
 
+from mpsbook.device import synchronize
 from mpsbook.timing import time_callable
 
 HALF_DTYPES = ("float16", "bfloat16")
@@ -46,13 +51,32 @@ def check_parameters(guide_size: object, sweep_sizes: object, sweep_sizes_accele
         raise ValueError(f"sweep_half must be a list of 'float16' and/or 'bfloat16'; got {sweep_half!r}.")
 
 
-def time_sizes(dev: torch.device, sizes: Sequence[int], make_call: Callable[[int], Callable[[], object]],
-               index: str, min_run_time: float, min_blocks: int = 5) -> pd.DataFrame:
-    """Median, IQR and number of timed blocks of the call ``make_call(n)`` returns, per size n, timed on ``dev``
-    with :func:`mpsbook.time_callable` (one warm-up call, a clock that synchronises the device, at least
-    ``min_run_time`` seconds and ``min_blocks`` blocks). Indexed by n, named ``index``."""
-    rows = {}
-    for n in sizes:
-        m = time_callable(make_call(n), dev, min_run_time=min_run_time, min_blocks=min_blocks)
-        rows[n] = {"median_s": m.median, "iqr_s": m.iqr, "samples": len(m.times)}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(index)
+def warm_up(dev: torch.device, fn: Callable[[], object], seconds: float = 1.0) -> int:
+    """Call ``fn`` on ``dev`` again and again, waiting for each, for ``seconds``; return the number of calls. An idle
+    Apple GPU runs at a low clock and takes a moment to rise (pytorch/pytorch#124056): timing starts after this."""
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        fn()
+        synchronize(dev)
+        calls += 1
+    return calls
+
+
+Entry = tuple[torch.device, Callable[[int], Callable[[], object]], Sequence[int]]
+
+
+def time_interleaved(entries: Mapping[str, Entry], index: str, min_run_time: float,
+                     min_blocks: int = 5) -> dict[str, pd.DataFrame]:
+    """Time several lines of a sweep in turn, size by size: for each size n (in increasing order), every entry
+    ``name → (device, make_call, sizes)`` that includes n times the call ``make_call(n)`` returns, with
+    :func:`mpsbook.time_callable` (one warm-up call, a clock that synchronises the device, at least
+    ``min_run_time`` seconds and ``min_blocks`` blocks). Interleaving lets a drift of the machine (a clock rising or
+    falling, heat) touch every line alike instead of the line timed last. Returns per name the median, IQR and
+    number of blocks, indexed by n (named ``index``)."""
+    rows: dict[str, dict[int, dict[str, float]]] = {name: {} for name in entries}
+    for n in sorted({n for _, _, sizes in entries.values() for n in sizes}):
+        for name, (dev, make_call, sizes) in entries.items():
+            if n in sizes:
+                m = time_callable(make_call(n), dev, min_run_time=min_run_time, min_blocks=min_blocks)
+                rows[name][n] = {"median_s": m.median, "iqr_s": m.iqr, "samples": len(m.times)}
+    return {name: pd.DataFrame.from_dict(r, orient="index").rename_axis(index) for name, r in rows.items()}

@@ -210,6 +210,7 @@ def provenance(device: torch.device) -> dict[str, object]:
             "torch": torch.__version__,
             "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
+            "mps_fallback_env": os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK"),  # "1": CPU fallback inside the timings
             **precision_settings(),
             **_versions(),
         },
@@ -278,8 +279,9 @@ def run_flags(prov: dict[str, object]) -> list[str]:
 
     A load average above the cores, fewer torch threads than torch's own default (on the CPU: the physical cores,
     or on a Mac its performance cores, ``hw.perflevel0.physicalcpu``, which torch picks there), and on a Mac a CPU
-    speed limit, battery power or Low Power Mode in ``pmset``'s reading at the start *or* the end of the run. Works
-    on files written before these fields existed (they give no flag).
+    speed limit, battery power or Low Power Mode in ``pmset``'s reading at the start *or* the end of the run, and an
+    ``mps`` run with ``PYTORCH_ENABLE_MPS_FALLBACK=1`` (an operation that ``mps`` lacks then runs on the CPU inside the
+    GPU's timing). Works on files written before these fields existed (they give no flag).
     """
     host = prov.get("host", {}) if isinstance(prov, dict) else {}
     device = prov.get("device", {}) if isinstance(prov, dict) else {}
@@ -297,4 +299,8 @@ def run_flags(prov: dict[str, object]) -> list[str]:
     if device.get("type") == "cpu" and default and threads and threads < default:
         flags.append(f"torch used {threads} thread(s) on {default} {kind} cores")
     flags += _mac_flags(host.get("mac_power"), host.get("mac_power_end"))
+    software = prov.get("software", {}) if isinstance(prov, dict) else {}
+    if device.get("type") == "mps" and software.get("mps_fallback_env") == "1":
+        flags.append("PYTORCH_ENABLE_MPS_FALLBACK=1: an operation without an MPS kernel ran on the CPU, timed as the"
+                     " GPU's")
     return flags

@@ -248,3 +248,45 @@ def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
     fig.suptitle("Speed-up over the CPU of the same run (above 1: the accelerator is faster; band: IQR)")
     fig.tight_layout()
     return fig
+
+
+def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "float32", title: str = "",
+                        reported: Mapping[str, tuple[pd.Series, str]] | None = None) -> Figure:
+    """Each dtype's speed-up over ``reference`` per size (the reference's median time ÷ the dtype's; ``timings`` maps a
+    dtype to a frame indexed by n with ``median_s``, ``iqr_s``, ``samples``), with the range the two noise margins
+    allow (:func:`mpsbook.bench.report.speedup_range`); ``reported``
+    (:func:`mpsbook.bench.report.reported_dtype_speedups`) adds others' ratios hollow, in the dtype's colour. A ratio
+    reads the same on any device, so a Mac's lines and an NVIDIA GPU's share one scale."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    colours = {name: f"C{i}" for i, name in enumerate(n for n in timings if n != reference)}
+    ref = timings[reference]
+    for name, t in timings.items():
+        if name == reference:
+            continue
+        common = ref.index.intersection(t.index)
+        ratio, low, high = (np.array(v, dtype=float) for v in zip(
+            *[speedup_range(ref.loc[n], t.loc[n]) for n in common], strict=True))
+        ax.plot(common, ratio, marker="o", linewidth=2, color=colours[name], label=f"{name}, this page")
+        ax.fill_between(common, low, high, color=colours[name], alpha=0.25)
+    markers: dict[str, str] = {}
+    for label, (series, key) in (reported or {}).items():
+        marker = markers.setdefault(label.rsplit(", ", 1)[-1], "s^Dvp<>h"[len(markers) % 8])
+        ax.plot(series.index, series.to_numpy(), marker=marker, markerfacecolor="none", linestyle="--", linewidth=1,
+                color=colours.get(key, "grey"), label=f"{label} (reported)")
+    ax.axhline(1, color="black", linewidth=0.8)
+    ax.set(xscale="log", yscale="log", xlabel="n (n×n @ n×n)", ylabel=f"{reference} time ÷ 16-bit time",
+           title=title or f"Speed-up over {reference} (above 1: the 16-bit product is faster; band: noise margin)")
+    sizes = {int(n) for t in timings.values() for n in t.index}
+    for series, _ in (reported or {}).values():
+        sizes |= {2**k for k in range(int(series.index.min()).bit_length() - 1, int(series.index.max()).bit_length())
+                  if series.index.min() <= 2**k <= series.index.max()}
+    ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
+    low, high = ax.get_ylim()
+    ticks = [2.0**k for k in range(-8, 9) if low <= 2.0**k <= high]
+    ax.set_yticks(ticks, labels=[f"{t:g}" for t in ticks])
+    ax.tick_params(which="minor", left=False, bottom=False, labelleft=False, labelbottom=False)
+    ax.legend(fontsize=7, ncol=2 if reported else 1)
+    fig.tight_layout()
+    return fig

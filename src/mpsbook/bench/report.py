@@ -11,7 +11,7 @@ Plumbing for chapter 10's tables; its plots are in :mod:`mpsbook.bench.plots`, a
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -218,11 +218,12 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
 
 
 def sweep_table(live: Mapping[str, pd.DataFrame], verdict: pd.Series | None = None,
-                accelerator: str | None = None, unit: str = "ms") -> pd.DataFrame:
+                accelerator: str | None = None, unit: str = "ms",
+                bytes_per_call: Callable[[int], float] | None = None) -> pd.DataFrame:
     """A live matmul sweep as a narrow table: per device (``live`` maps a device type to a frame indexed by n with
-    ``median_s``, ``iqr_s`` and ``samples``) the median in ms and the IQR %, then, where ``accelerator`` names the
-    device compared with ``"cpu"``, the CPU's time ÷ the accelerator's and the ``verdict`` at each size. Times are
-    in ``unit``: "ms" or "µs"."""
+    ``median_s``, ``iqr_s`` and ``samples``) the median in ms and the IQR %, and the GB/s where ``bytes_per_call``
+    gives the bytes one call moves at size n; then, where ``accelerator`` names the device compared with ``"cpu"``,
+    the CPU's time ÷ the accelerator's and the ``verdict`` at each size. Times are in ``unit``: "ms" or "µs"."""
     scales = {"ms": 1e3, "µs": 1e6}
     if unit not in scales:
         raise ValueError(f"unit must be one of {sorted(scales)}; got {unit!r}.")
@@ -231,6 +232,9 @@ def sweep_table(live: Mapping[str, pd.DataFrame], verdict: pd.Series | None = No
         columns[f"{name} {unit}"] = (t["median_s"] * scales[unit]).map(sig)
         columns[f"{name} IQR %"] = pd.Series([iqr_percent(r.iqr_s, r.median_s, r.samples) for r in t.itertuples()],
                                              index=t.index)
+        if bytes_per_call is not None:
+            moved = pd.Series([float(bytes_per_call(int(n))) for n in t.index], index=t.index)
+            columns[f"{name} GB/s"] = (moved / t["median_s"] / 1e9).map(sig)
     table = pd.DataFrame(columns)
     if accelerator is not None and verdict is not None:
         table["speed-up"] = (live["cpu"]["median_s"] / live[accelerator]["median_s"]).map(lambda r: sig(r, 2))
@@ -492,6 +496,24 @@ def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tupl
         }
     frame = pd.DataFrame.from_dict(rates, orient="index").rename_axis(index=None)
     return frame, pd.DataFrame.from_dict(specs, orient="index").rename_axis(index=None)
+
+
+def reported_dtype_speedups(reported: pd.DataFrame, dtypes: Collection[str] = ("float16", "bfloat16"),
+                            reference: str = "float32") -> dict[str, tuple[pd.Series, str]]:
+    """Other people's per-size 16-bit speed-ups on Apple GPUs: for each machine that reported a ``-sweep`` of
+    ``reference`` and of a dtype in ``dtypes``, the dtype's rate ÷ the reference's at each size they share, as
+    label → (ratio indexed by n, dtype); labels as :func:`reported_sweeps` gives them."""
+    float32 = reported_sweeps(reported, (reference,), by="dtype")
+    other = reported_sweeps(reported, dtypes, by="dtype")
+    ratios: dict[str, tuple[pd.Series, str]] = {}
+    for label, (series, dtype) in other.items():
+        name, where = label.rsplit(", ", 1)
+        base = f"{name.removesuffix(' ' + dtype)} {reference}, {where}"
+        if base in float32:
+            ratio = (series / float32[base][0]).dropna()
+            if len(ratio):
+                ratios[label] = (ratio, dtype)
+    return ratios
 
 
 def reported_sweeps(reported: pd.DataFrame, dtypes: Collection[str] = ("float32",),

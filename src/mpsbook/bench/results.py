@@ -10,9 +10,9 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
                     host {cpu, logical_cores, physical_cores, performance_cores (macOS), torch_threads, memory_bytes,
                           os, machine, load_average_1min, load_average_1min_end, mac_power, mac_power_end,
                           cpu_features {torch_cpu_capability, features, source}}
-                    software {python, torch, cuda, cudnn, float32_matmul_precision, cuda_matmul_allow_tf32,
-                              cudnn_allow_tf32, cudnn_conv_fp32_precision, cudnn_rnn_fp32_precision,
-                              torchvision, transformers, numpy}
+                    software {python, torch, cuda, cudnn, mps_fallback_env, float32_matmul_precision,
+                              cuda_matmul_allow_tf32, cudnn_allow_tf32, cudnn_conv_fp32_precision,
+                              cudnn_rnn_fp32_precision, torchvision, transformers, numpy}
                     date_utc, flags (why the run may understate the machine; empty when clean)
     results         one record per case, keys RECORD_KEYS (None where a figure does not apply):
                     benchmark, dtype, size, batch, shape, mode ("eager" | "compile"), status ("ok" | "skipped" |
@@ -25,7 +25,7 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
 Version 1 files (written before 2026-12) lack ``mode``, ``compile_s`` and ``provenance.flags``; :func:`load_results`
 reads them as eager cases with no flags, so older machines stay in the plots. Provenance fields added later without a
 version bump, because nothing reads them as required (``host.mac_power_end``, ``host.performance_cores``,
-``host.cpu_features``;
+``host.cpu_features``, ``software.mps_fallback_env``;
 ``software.cuda_matmul_allow_tf32``, ``cudnn_allow_tf32``, ``cudnn_conv_fp32_precision``, ``cudnn_rnn_fp32_precision``),
 are simply absent from older files: "not recorded", not "off".
 """
