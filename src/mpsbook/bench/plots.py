@@ -9,6 +9,7 @@ matplotlib is imported inside each function, so ``make bench`` does not need it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
@@ -283,8 +284,10 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
         sizes |= {2**k for k in range(int(series.index.min()).bit_length() - 1, int(series.index.max()).bit_length())
                   if series.index.min() <= 2**k <= series.index.max()}
     ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
-    low, high = ax.get_ylim()
-    ticks = [2.0**k for k in range(-8, 9) if low <= 2.0**k <= high]
+    low, high = ax.get_ylim()  # widen to whole powers of two, each labelled
+    low, high = 2.0 ** math.floor(math.log2(low)), 2.0 ** math.ceil(math.log2(high))
+    ax.set_ylim(low, high)
+    ticks = [2.0**k for k in range(-10, 11) if low <= 2.0**k <= high]
     ax.set_yticks(ticks, labels=[f"{t:g}" for t in ticks])
     ax.tick_params(which="minor", left=False, bottom=False, labelleft=False, labelbottom=False)
     ax.legend(fontsize=7, ncol=2 if reported else 1)
