@@ -44,10 +44,12 @@ def test_time_interleaved_times_the_lines_in_turn_size_by_size():
         return make_call
 
     cpu = torch.device("cpu")
-    timed = live.time_interleaved({"a": (cpu, maker("a"), [8, 32]), "b": (cpu, maker("b"), [8])}, "n",
+    timed = live.time_interleaved({"a": (cpu, maker("a"), [8, 32, 64]), "b": (cpu, maker("b"), [8, 32])}, "n",
                                   min_run_time=0.01, min_blocks=5)
-    assert order == [("a", 8), ("b", 8), ("a", 32)]  # every line at 8, then at 32: drift touches both alike
-    assert timed["a"].index.tolist() == [8, 32] and timed["b"].index.tolist() == [8] and timed["a"].index.name == "n"
+    # every line at 8, then at 32 (b first: the order rotates), then what remains at 64
+    assert order == [("a", 8), ("b", 8), ("b", 32), ("a", 32), ("a", 64)]
+    assert timed["a"].index.tolist() == [8, 32, 64] and timed["b"].index.tolist() == [8, 32]
+    assert timed["a"].index.name == "n"
     assert list(timed["a"].columns) == ["median_s", "iqr_s", "samples"]
     assert (timed["a"]["median_s"] > 0).all() and (timed["a"]["samples"] >= 5).all()
 

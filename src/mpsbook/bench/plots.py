@@ -207,9 +207,11 @@ def plot_peak_shares(rows: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = "") -> Figure:
+def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = "",
+                    crossover: int | None = None) -> Figure:
     """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars from the IQR, on
-    log axes: the flat part is the fixed cost of one call, the rising part the work."""
+    log axes: the flat part is the fixed cost of one call, the rising part the work. A dotted line marks the
+    ``crossover`` size where there is one."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -218,6 +220,8 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
         fast, slow = edges(median, band_iqr(t).fillna(0.0).to_numpy(dtype=float))
         ax.errorbar(t.index, median * 1e6, yerr=[(median - fast) * 1e6, (slow - median) * 1e6], marker="o",
                     capsize=3, label=f"{name} (median; error bar: IQR)")
+    if crossover is not None:
+        ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, {crossover:,} elements")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -247,7 +247,8 @@ def dtype_table(timings: Mapping[str, pd.DataFrame], reference: str = "float32")
     frame indexed by n with ``median_s``, ``iqr_s`` and ``samples``) the median in ms, then for every other dtype its
     speed-up over ``reference`` (the reference's time ÷ its time) and the verdict of
     :func:`mpsbook.bench.verdict.compare` at each size, or "both at the floor" where both lines sit on their
-    per-call floor (:func:`mpsbook.bench.verdict.at_floor`) and the ratio says nothing about arithmetic."""
+    per-call floor (:func:`mpsbook.bench.verdict.at_floor`) and the ratio says nothing about arithmetic, or
+    "faster (float16 at the floor)" where only the 16-bit line does, so the speed-up is a lower bound."""
     if reference not in timings:
         raise ValueError(f"timings must include the reference dtype {reference!r}; got {sorted(timings)}.")
     ref = timings[reference]
@@ -257,10 +258,19 @@ def dtype_table(timings: Mapping[str, pd.DataFrame], reference: str = "float32")
             continue
         common = ref.index.intersection(t.index)
         table[f"{name} speed-up"] = (ref.loc[common, "median_s"] / t.loc[common, "median_s"]).map(lambda r: sig(r, 2))
-        floor = at_floor(t.loc[common]) & at_floor(ref.loc[common])
-        table[f"{name} is"] = pd.Series(["both at the floor" if floor[n] else compare(t.loc[n], ref.loc[n])
+        mine, theirs = at_floor(t.loc[common]), at_floor(ref.loc[common])
+        table[f"{name} is"] = pd.Series([_dtype_verdict(t.loc[n], ref.loc[n], mine[n], theirs[n], name)
                                          for n in common], index=common)
     return table.fillna("–")
+
+
+def _dtype_verdict(t: Any, ref: Any, t_floor: bool, ref_floor: bool, name: str) -> str:
+    if t_floor and ref_floor:
+        return "both at the floor"
+    verdict = compare(t, ref)
+    if t_floor and verdict == "faster":  # its time is the per-call cost: the ratio only bounds the arithmetic's
+        return f"faster ({name} at the floor)"
+    return verdict
 
 
 #: A timing is called noisy when its IQR is above this share of its median (the benchmark appendix's tables).
@@ -276,13 +286,11 @@ def is_noisy(t: Any) -> bool:
 def speedup_range(slow: Any, fast: Any) -> tuple[float, float, float]:
     """``slow``'s median time ÷ ``fast``'s (each with ``median_s``, ``iqr_s``, ``samples``), and the lowest and
     highest ratio the two spreads allow: each median moved by half its noise margin towards and away from the other.
-    The margin is :func:`mpsbook.bench.verdict.noise`'s, the IQR and, from two or three blocks, at least a tenth of
-    the median, so a rough IQR does not make a narrow range. A single block has no spread and moves nothing; with no
-    spread on either side both ends are NaN."""
-    ia, ib = (noise(t) if has_spread(t.samples) else 0.0 for t in (slow, fast))
+    The margin is :func:`mpsbook.bench.verdict.noise`'s, the IQR and, from fewer than four blocks (one included), at
+    least a tenth of the median, so a rough or missing IQR does not make a narrow range — the rule
+    :func:`mpsbook.bench.verdict.compare` applies."""
+    ia, ib = (noise(t) for t in (slow, fast))
     ratio = float(slow.median_s) / float(fast.median_s)
-    if not (ia or ib):
-        return ratio, math.nan, math.nan
     low = (float(slow.median_s) - ia / 2) / (float(fast.median_s) + ib / 2)
     high = (float(slow.median_s) + ia / 2) / max(float(fast.median_s) - ib / 2, 1e-12)
     return ratio, low, high
