@@ -140,6 +140,18 @@ def test_the_repository_results_files_are_readable():
     assert docs and all(bench.validate_results(d) == [] for d in docs.values())
 
 
+def test_a_product_over_the_time_cap_skips_the_larger_sizes_of_its_dtype():
+    capped = bench.Sweep("capped", matmul_sizes={"float32": (16, 32, 64), "bfloat16": (16, 32)},
+                         elementwise_sizes=(), model_batches={}, min_run_time=0.01, max_run_time=0.02,
+                         block_time=0.002, max_call_s=1e-12)  # every product is over a cap this small
+    doc = bench.run_suite(CPU, capped, only=["matmul"], progress=False)
+    status = {(r["dtype"], r["size"]): (r["status"], r["note"]) for r in doc["results"]}
+    assert status[("float32", 16)][0] == "ok" and status[("bfloat16", 16)][0] == "ok"  # each dtype's first size runs
+    for key in [("float32", 32), ("float32", 64), ("bfloat16", 32)]:
+        assert status[key][0] == "skipped" and status[key][1].startswith("time cap: n = 16 took ")
+    assert bench.SWEEPS["cpu"].max_call_s == 0.5 and bench.SWEEPS["full"].max_call_s is None
+
+
 @pytest.mark.parametrize(
     ("host", "device", "expected"),
     [

@@ -65,6 +65,7 @@ class Sweep:
     devbench: bool = False  # the device-benchmarks matmul and copy sizes
     min_run_time: float = 0.2  # seconds of timed blocks before the spread may stop a case
     max_run_time: float = 2.0  # a case stops after this many seconds of timed blocks, stable or not
+    max_call_s: float | None = None  # a matrix product slower than this per call skips the larger sizes of its dtype
     warmup: int = 1  # untimed calls before timing
     block_time: float = 0.05  # seconds a timed block of calls should last
     min_samples: int = 5  # timed blocks at least (more while the spread is large)
@@ -88,9 +89,10 @@ def _powers(lo: int, hi: int, step: int = 1) -> tuple[int, ...]:
     return tuple(2**p for p in range(lo, hi + 1, step))
 
 
-#: ``full`` runs on accelerators; ``cpu`` is the reduced sweep for the CPU part of a run (a float16
-#: matmul on a CPU without half-precision arithmetic instructions can take over a minute at 2048);
-#: ``quick`` is for tests and small machines.
+#: ``full`` runs on accelerators; ``cpu`` is the reduced sweep for the CPU part of a run: its matrix products go up
+#: to n = 4096 in every dtype, and a dtype stops growing once one product takes over ``max_call_s`` (a float16 product
+#: on a CPU without half-precision arithmetic can take over a minute at 2048, while a CPU with it, such as an Apple
+#: M-series or a Xeon with AVX-512 FP16, keeps going); ``quick`` is for tests and small machines.
 SWEEPS: dict[str, Sweep] = {
     "full": Sweep(
         "full",
@@ -109,7 +111,7 @@ SWEEPS: dict[str, Sweep] = {
     ),
     "cpu": Sweep(
         "cpu",
-        matmul_sizes={"float32": _powers(6, 12), "bfloat16": _powers(6, 11), "float16": _powers(6, 9)},
+        matmul_sizes={d: _powers(6, 12) for d in DTYPES},  # 64 … 4096, cut short by max_call_s
         elementwise_sizes=_powers(10, 26, 2),  # 1 Ki … 64 Mi elements
         model_batches={
             "resnet50": (1, 32), "lstm": (1, 32), "bert": (1, 32),
@@ -120,6 +122,7 @@ SWEEPS: dict[str, Sweep] = {
         sdpa_lengths=_powers(7, 11),  # 128 … 2048
         devbench=True,
         max_run_time=1.5,
+        max_call_s=0.5,
     ),
     "quick": Sweep(
         "quick",

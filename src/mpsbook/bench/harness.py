@@ -179,10 +179,20 @@ def run_suite(
     cases = build_cases(sweep, device, only)
     bar = _progress(cases, f"{slug_for(device)} ({sweep.name} sweep)", progress)
     results = []
+    too_slow: dict[str, tuple[int, float]] = {}  # dtype -> the product size that took over sweep.max_call_s
     for case in bar:
         if hasattr(bar, "set_postfix_str"):
             bar.set_postfix_str(case.label(), refresh=True)
-        results.append(run_case(case, device, sweep))
+        slow = too_slow.get(str(case.dtype)) if case.benchmark == "matmul" else None
+        if slow is not None and case.size is not None and case.size > slow[0]:
+            results.append(record(case, "skipped", f"time cap: n = {slow[0]} took {slow[1]:.2f} s a call, over"
+                                                    f" max_call_s = {sweep.max_call_s} s"))
+            continue
+        rec = run_case(case, device, sweep)
+        results.append(rec)
+        if (case.benchmark == "matmul" and sweep.max_call_s is not None and rec["status"] == "ok"
+                and float(rec["median_s"]) > sweep.max_call_s):  # type: ignore[arg-type]
+            too_slow[str(case.dtype)] = (int(case.size), float(rec["median_s"]))  # type: ignore[arg-type]
     prov["host"]["load_average_1min_end"] = load_average()  # type: ignore[index]
     prov["host"]["mac_power_end"] = mac_power_state()  # type: ignore[index]  # a Mac may throttle during the run
     prov["flags"] = run_flags(prov)
