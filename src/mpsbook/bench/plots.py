@@ -190,10 +190,11 @@ def plot_peak_shares(rows: pd.DataFrame) -> Figure:
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(fp32) + 1.2))
     ours = fp32["by"].eq(BOOK).to_numpy()
     colour = np.where(fp32["vendor"].eq("Apple"), "tab:orange", "tab:green")
-    half_iqr = np.where(ours, fp32["iqr_share"].to_numpy(dtype=float) / 2, 0.0)
-    ax.barh(range(len(fp32)), fp32["share"], color=np.where(ours, colour, "white"), edgecolor=colour,
-            hatch=[None if o else "//" for o in ours], xerr=fp32["share"].to_numpy(dtype=float) * half_iqr,
-            capsize=3)
+    rows, shares = np.arange(len(fp32)), fp32["share"].to_numpy(dtype=float)
+    half_iqr = fp32["iqr_share"].to_numpy(dtype=float) / 2
+    ax.barh(rows[ours], shares[ours], color=colour[ours], edgecolor=colour[ours],
+            xerr=shares[ours] * half_iqr[ours], capsize=3)  # this book's: error bars from the IQR
+    ax.barh(rows[~ours], shares[~ours], color="white", edgecolor=colour[~ours], hatch="//")  # reported: no spread
     for i, p in enumerate(fp32["share"]):
         ax.text(p + 1, i, f"{p:.0f} %", va="center", fontsize=7)
     measured = [BOOK if b == BOOK else f"reported by {b}" for b in fp32["by"]]
