@@ -54,6 +54,21 @@ def test_time_interleaved_times_the_lines_in_turn_size_by_size():
     assert (timed["a"]["median_s"] > 0).all() and (timed["a"]["samples"] >= 5).all()
 
 
+def test_an_accelerator_line_after_a_cpu_line_is_warmed_again(monkeypatch):
+    warmed: list[str] = []
+    monkeypatch.setattr(live, "warm_up", lambda dev, fn, seconds: warmed.append(dev.type))
+    monkeypatch.setattr(live, "time_callable", lambda fn, dev, **_: type(
+        "M", (), {"median": 1.0, "iqr": 0.0, "times": [1.0] * 5})())
+    gpu, cpu = torch.device("cuda"), torch.device("cpu")  # never run: the timer is replaced
+    entries = {"gpu": (gpu, lambda n: (lambda: None), [1, 2]), "cpu": (cpu, lambda n: (lambda: None), [1, 2])}
+    live.time_interleaved(entries, "n", min_run_time=0.01, rewarm_s=0.2)
+    # size 1: gpu, cpu; size 2 (rotated): cpu, gpu -> the gpu after the cpu is warmed again, once
+    assert warmed == ["cuda"]
+    warmed.clear()
+    live.time_interleaved(entries, "n", min_run_time=0.01)  # rewarm_s=0: never
+    assert warmed == []
+
+
 def test_warm_up_runs_for_the_time_asked():
     import time
 

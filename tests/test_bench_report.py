@@ -171,9 +171,9 @@ def test_plot_sweep():
 def test_reported_sweeps_and_their_hollow_lines():
     reported = load_reported()
     by_device = report.reported_sweeps(reported)
-    series, key = by_device["M4 Max GPU, D #13"]
+    series, key = by_device["M4 Max GPU, D #13 (single calls)"]
     assert key == "mps" and series.index[0] == 256 and series.loc[1024] == pytest.approx(4.273 * 1e3)  # GFLOP/s
-    assert by_device["M1 Pro CPU, D #4"][1] == "cpu"
+    assert by_device["M1 Pro CPU, D #4 (single calls)"][1] == "cpu"
     assert all(s.index.is_monotonic_increasing for s, _ in by_device.values())
     by_dtype = report.reported_sweeps(reported, ["float16", "bfloat16"], by="dtype")
     assert {key for _, key in by_dtype.values()} == {"float16", "bfloat16"}
@@ -182,10 +182,10 @@ def test_reported_sweeps_and_their_hollow_lines():
         report.reported_sweeps(reported, by="chip")
     fig = plots.plot_sweep(_live(), title="t", reported=by_device)
     lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
-    hollow = lines["M4 Max GPU, D #13 (reported)"]
+    hollow = lines["M4 Max GPU, D #13 (single calls) (reported)"]
     assert hollow.get_markerfacecolor() == "none" and hollow.get_linestyle() == "--"
-    assert hollow.get_color() == lines["M3 Max GPU, D #7 (reported)"].get_color() == "C0"  # the live mps line's
-    assert lines["M1 Pro CPU, D #4 (reported)"].get_color() == "C1"  # the live cpu line's
+    assert hollow.get_color() == lines["M3 Max GPU, D #7 (single calls) (reported)"].get_color() == "C0"  # mps
+    assert lines["M1 Pro CPU, D #4 (single calls) (reported)"].get_color() == "C1"  # the live cpu line's
 
 
 def test_dtype_speedups_reported_and_plotted():
@@ -199,6 +199,8 @@ def test_dtype_speedups_reported_and_plotted():
     lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
     x, y = lines["float16, this page"].get_data()
     assert list(x) == [64, 1024] and y == pytest.approx([0.1, 10.0])  # float32 time ÷ float16 time
+    markers = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "None"]
+    assert {line.get_markerfacecolor() for line in markers} >= {"white"}  # 64: both lines on their floor
     assert lines["M1 Pro GPU float16, Z #191 (reported)"].get_color() == lines["float16, this page"].get_color()
     assert lines["M1 Pro GPU bfloat16, Z #191 (reported)"].get_markerfacecolor() == "none"
 

@@ -66,21 +66,28 @@ Entry = tuple[torch.device, Callable[[int], Callable[[], object]], Sequence[int]
 
 
 def time_interleaved(entries: Mapping[str, Entry], index: str, min_run_time: float,
-                     min_blocks: int = 5) -> dict[str, pd.DataFrame]:
+                     min_blocks: int = 5, rewarm_s: float = 0.0) -> dict[str, pd.DataFrame]:
     """Time several lines of a sweep in turn, size by size: for each size n (in increasing order), every entry
     ``name → (device, make_call, sizes)`` that includes n times the call ``make_call(n)`` returns (the order rotating
     from one size to the next, so that no line always follows the same one — on a Mac the CPU and GPU share power
     and heat), with
     :func:`mpsbook.time_callable` (one warm-up call, a clock that synchronises the device, at least
     ``min_run_time`` seconds and ``min_blocks`` blocks). Interleaving lets a drift of the machine (a clock rising or
-    falling, heat) touch every line alike instead of the line timed last. Returns per name the median, IQR and
-    number of blocks, indexed by n (named ``index``)."""
+    falling, heat) touch every line alike instead of the line timed last. With ``rewarm_s``, an accelerator line
+    that follows a CPU line first runs its call for that many seconds (:func:`warm_up`): a GPU left idle while the
+    CPU worked may have lowered its clock. Returns per name the median, IQR and number of blocks, indexed by n (named
+    ``index``)."""
     rows: dict[str, dict[int, dict[str, float]]] = {name: {} for name in entries}
     names = list(entries)
+    last = None  # the device type timed last
     for i, n in enumerate(sorted({n for _, _, sizes in entries.values() for n in sizes})):
         for name in names[i % len(names):] + names[:i % len(names)]:  # a different line goes first at each size
             dev, make_call, sizes = entries[name]
             if n in sizes:
-                m = time_callable(make_call(n), dev, min_run_time=min_run_time, min_blocks=min_blocks)
+                call = make_call(n)
+                if rewarm_s and dev.type != "cpu" and last == "cpu":
+                    warm_up(dev, call, rewarm_s)
+                m = time_callable(call, dev, min_run_time=min_run_time, min_blocks=min_blocks)
+                last = dev.type
                 rows[name][n] = {"median_s": m.median, "iqr_s": m.iqr, "samples": len(m.times)}
     return {name: pd.DataFrame.from_dict(r, orient="index").rename_axis(index) for name, r in rows.items()}

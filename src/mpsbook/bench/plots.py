@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mpsbook.bench.report import BOOK, band_iqr, edges, has_spread, speedup_range
+from mpsbook.bench.verdict import at_floor
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -260,7 +261,8 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
                         reported: Mapping[str, tuple[pd.Series, str]] | None = None) -> Figure:
     """Each dtype's speed-up over ``reference`` per size (the reference's median time ÷ the dtype's; ``timings`` maps a
     dtype to a frame indexed by n with ``median_s``, ``iqr_s``, ``samples``), with the range the two noise margins
-    allow (:func:`mpsbook.bench.report.speedup_range`); ``reported``
+    allow (:func:`mpsbook.bench.report.speedup_range`); points where both lines sit on their per-call floor
+    (:func:`mpsbook.bench.verdict.at_floor`) are drawn hollow, their ratio being overhead; ``reported``
     (:func:`mpsbook.bench.report.reported_dtype_speedups`) adds others' ratios hollow, in the dtype's colour. A ratio
     reads the same on any device, so a Mac's lines and an NVIDIA GPU's share one scale."""
     import matplotlib.pyplot as plt
@@ -274,7 +276,10 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
         common = ref.index.intersection(t.index)
         ratio, low, high = (np.array(v, dtype=float) for v in zip(
             *[speedup_range(ref.loc[n], t.loc[n]) for n in common], strict=True))
-        ax.plot(common, ratio, marker="o", linewidth=2, color=colours[name], label=f"{name}, this page")
+        ax.plot(common, ratio, linewidth=2, color=colours[name], label=f"{name}, this page")
+        floor = (at_floor(t.loc[common]) & at_floor(ref.loc[common])).to_numpy()  # overhead, not arithmetic
+        ax.plot(common[~floor], ratio[~floor], "o", color=colours[name])
+        ax.plot(common[floor], ratio[floor], "o", color=colours[name], markerfacecolor="white")
         ax.fill_between(common, low, high, color=colours[name], alpha=0.25)
     markers: dict[str, str] = {}
     for label, (series, key) in (reported or {}).items():

@@ -539,6 +539,8 @@ def reported_sweeps(reported: pd.DataFrame, dtypes: Collection[str] = ("float32"
     for (chip, device, dtype, source, url), part in rows.groupby(["chip", "device", "dtype", "source", "url"],
                                                                  sort=False):
         where = f"{SOURCE_KEYS.get(source, source)} #{str(url).rstrip('/').rsplit('/', 1)[-1]}"
+        if source == "chsasank-device-benchmarks":  # each of its timings is one call and a wait: not comparable
+            where += " (single calls)"
         name = f"{chip.removeprefix('Apple ')} {'GPU' if device == 'mps' else 'CPU'}"
         label = f"{name}, {where}" if by == "device" else f"{name} {dtype}, {where}"
         series = part.set_index(part["size"].astype(int))["value"].sort_index() * 1e3  # TFLOP/s -> GFLOP/s
