@@ -212,6 +212,15 @@ def test_sweep_table_gives_bandwidth_when_told_the_bytes():
     assert list(table["cpu GB/s"]) == ["6.14", "12.6"]  # 12 bytes an element ÷ the median
 
 
+def test_error_bars_are_the_verdicts_noise_margin():
+    t = pd.DataFrame({"median_s": [1e-3, 1e-3], "iqr_s": [1e-4, 1e-5], "samples": [5, 3]}, index=[64, 128])
+    fast, slow = plots.margin_edges(t)
+    assert list(fast) == pytest.approx([0.9e-3, 0.9e-3]) and list(slow) == pytest.approx([1.1e-3, 1.1e-3])
+    fig = plots.plot_time_sweep({"cpu": t}, xlabel="n", reported_bands=[(5e-6, 2e-5, "mps per call")])
+    labels = [x.get_text() for x in fig.axes[0].get_legend().get_texts()]
+    assert "cpu, this page (median ± noise margin)" in labels and "mps per call (reported)" in labels
+
+
 def test_plot_speedups_draws_the_ratio_and_its_iqr_band():
     live = _live()
     curves = {("gpu", "matmul float32"): live["mps"].add_suffix("_acc").join(live["cpu"].add_suffix("_cpu"))}
@@ -371,11 +380,11 @@ def test_mac_chip_tables():
     assert pro["CPU float32"] == "0.3 D"
     assert pro["GPU ÷ CPU"] == "12 D"  # only a source that reports both devices of the chip gives a factor
     assert (rates.loc["M5"] == "–").all()  # nothing reported: no cell is filled in
-    assert specs.loc["M1 Pro"].tolist() == ["16", "200", "176 D", "5.308 (derived)", "81"]  # best 4.28 / 5.308
+    assert specs.loc["M1 Pro"].tolist() == ["16", "200", "176 D", "5.308 (derived)", "27", "81"]  # 4.28 / 5.308
     assert specs.loc["M2", "GPU copy GB/s"] == "–"  # the CPU's copy (none here) or nothing: never the CPU's
     assert specs.loc["M2", "GPU cores"] == "not stated" and specs.loc["M2", "FP32 peak"] == "–"
     assert specs.loc["M2", "bandwidth GB/s"] == "100 (top)"
-    assert specs.loc["M5"].tolist() == ["10 (top)", "153", "–", "4.147 (derived)", "–"]
+    assert specs.loc["M5"].tolist() == ["10 (top)", "153", "–", "4.147 (derived)", "27", "–"]  # 4147 / 153
 
 
 def test_dtype_table_gives_speed_ups_and_verdicts_against_float32():

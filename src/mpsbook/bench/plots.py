@@ -16,11 +16,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mpsbook.bench.report import BOOK, band_iqr, edges, has_spread, speedup_range
-from mpsbook.bench.verdict import at_floor
+from mpsbook.bench.report import BOOK, band_iqr, has_spread, speedup_range
+from mpsbook.bench.verdict import at_floor, noise
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+def margin_edges(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The median time ∓ the noise margin of :func:`mpsbook.bench.verdict.noise` per row of ``t``: error bars whose
+    not overlapping is the verdict "faster" (a gap wider than the sum of the two margins)."""
+    median = t["median_s"].to_numpy(dtype=float)
+    margin = np.array([noise(r) for r in t.itertuples()], dtype=float)
+    return np.maximum(median - margin, median * 1e-3), median + margin
 
 
 def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: Mapping[str, str],
@@ -78,7 +86,8 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
                xlabel: str = "n (n×n @ n×n, float32)",
                reported: Mapping[str, tuple[pd.Series, str]] | None = None) -> Figure:
     """Throughput of a live n×n matmul sweep (2n³ FLOP over the median time) per line of ``live`` (a device, or a
-    dtype), with error bars from the IQR, on log axes; a dotted line marks the ``crossover`` size where there is one.
+    dtype), with error bars of the noise margin (:func:`margin_edges`), on log axes; a dotted line marks the
+    ``crossover`` size where there is one.
     ``reported`` (:func:`mpsbook.bench.report.reported_sweeps`) adds other people's per-size figures as hollow,
     dashed lines, in the colour of the live line they belong beside where this page has one."""
     import matplotlib.pyplot as plt
@@ -89,10 +98,10 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
     for i, (name, t) in enumerate(live.items()):
         colours[name] = f"C{i}"
         flop = 2 * t.index.to_numpy(dtype=float) ** 3
-        fast, slow = edges(t["median_s"].to_numpy(dtype=float), band_iqr(t).fillna(0.0).to_numpy(dtype=float))
+        fast, slow = margin_edges(t)
         rate = flop / t["median_s"].to_numpy(dtype=float) / 1e9
         ax.errorbar(t.index, rate, yerr=[rate - flop / slow / 1e9, flop / fast / 1e9 - rate], marker="o", capsize=3,
-                    color=colours[name], linewidth=2, label=f"{name}, this page (median; error bar: IQR)")
+                    color=colours[name], linewidth=2, label=f"{name}, this page (median ± noise margin)")
         sizes |= {int(n) for n in t.index}
     others = iter(f"C{i}" for i in range(len(live), 10))
     markers: dict[str, str] = {}  # one marker per reported machine ("D #13"), whatever its dtype
@@ -210,18 +219,22 @@ def plot_peak_shares(rows: pd.DataFrame) -> Figure:
 
 
 def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = "",
-                    crossover: int | None = None) -> Figure:
-    """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars from the IQR, on
-    log axes: the flat part is the fixed cost of one call, the rising part the work. A dotted line marks the
-    ``crossover`` size where there is one."""
+                    crossover: int | None = None,
+                    reported_bands: Collection[tuple[float, float, str]] = ()) -> Figure:
+    """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars of the noise
+    margin (:func:`margin_edges`), on log axes: the flat part is the fixed cost of one call, the rising part the
+    work. A dotted line marks the ``crossover`` size where there is one; ``reported_bands`` (low and high seconds, a
+    label) shade a range others reported, such as a Mac's per-call cost."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for name, t in live.items():
         median = t["median_s"].to_numpy(dtype=float)
-        fast, slow = edges(median, band_iqr(t).fillna(0.0).to_numpy(dtype=float))
+        fast, slow = margin_edges(t)
         ax.errorbar(t.index, median * 1e6, yerr=[(median - fast) * 1e6, (slow - median) * 1e6], marker="o",
-                    capsize=3, label=f"{name} (median; error bar: IQR)")
+                    capsize=3, label=f"{name}, this page (median ± noise margin)")
+    for low, high, label in reported_bands:
+        ax.axhspan(low * 1e6, high * 1e6, color="grey", alpha=0.15, hatch="//", label=f"{label} (reported)")
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, {crossover:,} elements")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)

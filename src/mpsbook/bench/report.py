@@ -463,7 +463,9 @@ def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tupl
     one source reports both devices of the chip. ``specs``: the GPU-core counts the sources state, Apple's memory
     bandwidth for that configuration (``peak_for``; ``chips.csv`` says where it was read), the bandwidth of a tensor
     copy on the GPU that device-benchmarks measured (bytes read plus written), the float32 peak with its basis
-    ("Apple" where Apple states it, "derived" otherwise) and the best reported GPU float32 rate as a share of it.
+    ("Apple" where Apple states it, "derived" otherwise), the float32 operations per byte of memory traffic at
+    which the GPU turns from bandwidth-bound to arithmetic-bound (peak ÷ bandwidth, the ridge of a roofline), and the
+    best reported GPU float32 rate as a share of the peak.
     ``chips`` adds chips with nothing reported (the M5 family): their cells say "–", never a guess.
     """
     apple = reported[(reported["vendor"] == "Apple") & reported["workload"].isin(_MATMUL_WORKLOADS)]
@@ -500,6 +502,7 @@ def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tupl
             "GPU copy GB/s": _keyed(copy),
             "FP32 peak": f"{fp32:g} ({'Apple' if peak['float32_basis'] == 'stated' else 'derived'})" if fp32
             else "–",
+            "FLOP per byte": f"{1000 * float(fp32) / float(bandwidth):.0f}" if fp32 and bandwidth else "–",
             "best fp32 % of peak": f"{100 * best / float(fp32):.0f}" if fp32 and np.isfinite(best) else "–",
         }
     frame = pd.DataFrame.from_dict(rates, orient="index").rename_axis(index=None)
