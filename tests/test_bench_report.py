@@ -216,7 +216,7 @@ def test_error_bars_are_the_verdicts_noise_margin():
     t = pd.DataFrame({"median_s": [1e-3, 1e-3], "iqr_s": [1e-4, 1e-5], "samples": [5, 3]}, index=[64, 128])
     fast, slow = plots.margin_edges(t)
     assert list(fast) == pytest.approx([0.9e-3, 0.9e-3]) and list(slow) == pytest.approx([1.1e-3, 1.1e-3])
-    fig = plots.plot_time_sweep({"cpu": t}, xlabel="n", reported_bands=[(5e-6, 2e-5, "mps per call")])
+    fig = plots.plot_time_sweep({"cpu": t}, xlabel="n", reported_bands=[(5e-6, 2e-5, "mps per call", 128)])
     labels = [x.get_text() for x in fig.axes[0].get_legend().get_texts()]
     assert "cpu, this page (median ± noise margin)" in labels and "mps per call (reported)" in labels
 

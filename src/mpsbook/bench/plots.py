@@ -220,11 +220,11 @@ def plot_peak_shares(rows: pd.DataFrame) -> Figure:
 
 def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = "",
                     crossover: int | None = None,
-                    reported_bands: Collection[tuple[float, float, str]] = ()) -> Figure:
+                    reported_bands: Collection[tuple[float, float, str, int]] = ()) -> Figure:
     """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars of the noise
     margin (:func:`margin_edges`), on log axes: the flat part is the fixed cost of one call, the rising part the
     work. A dotted line marks the ``crossover`` size where there is one; ``reported_bands`` (low and high seconds, a
-    label) shade a range others reported, such as a Mac's per-call cost."""
+    label, the largest size it applies to) shade a range others reported, such as a Mac's per-call cost."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -233,8 +233,10 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
         fast, slow = margin_edges(t)
         ax.errorbar(t.index, median * 1e6, yerr=[(median - fast) * 1e6, (slow - median) * 1e6], marker="o",
                     capsize=3, label=f"{name}, this page (median ± noise margin)")
-    for low, high, label in reported_bands:
-        ax.axhspan(low * 1e6, high * 1e6, color="grey", alpha=0.15, hatch="//", label=f"{label} (reported)")
+    for low, high, label, up_to in reported_bands:  # a reported range, drawn over the sizes it applies to
+        start = min(int(t.index.min()) for t in live.values())
+        ax.fill_between([start, up_to], low * 1e6, high * 1e6, color="grey", alpha=0.15, hatch="//",
+                        label=f"{label} (reported)")
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, {crossover:,} elements")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)
@@ -245,8 +247,9 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
 
 def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
     """The CPU's time ÷ the accelerator's per size, one line per (machine, case) of ``curves`` (frames indexed by
-    size with ``median_s``, ``iqr_s`` and ``samples`` suffixed ``_acc`` and ``_cpu``), with the band the two IQRs
-    allow (:func:`mpsbook.bench.report.speedup_range`); matrix products left, elementwise adds right."""
+    size with ``median_s``, ``iqr_s`` and ``samples`` suffixed ``_acc`` and ``_cpu``), with the band that half of
+    each noise margin allows (:func:`mpsbook.bench.report.speedup_range`); matrix products left, elementwise adds
+    right."""
     import matplotlib.pyplot as plt
 
     fig, (ax_mm, ax_add) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -265,7 +268,8 @@ def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
         ax.set(xscale="log", yscale="log", xlabel=what, ylabel="CPU time ÷ accelerator time")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    fig.suptitle("Speed-up over the CPU of the same run (above 1: the accelerator is faster; band: IQR)")
+    fig.suptitle("Speed-up over the CPU of the same run (above 1: the accelerator is faster; band: half of each noise "
+                 "margin)")
     fig.tight_layout()
     return fig
 
