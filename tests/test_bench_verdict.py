@@ -68,4 +68,4 @@ def test_crossing_row_states_where_each_side_won():
     cpu = pd.DataFrame({"median_s": [1e-5, 2e-5, 2e-4, 6e-2], "iqr_s": 1e-7, "samples": 5}, index=sizes)
     row = crossing_row(accel, cpu, lambda n: f"2^{int(n).bit_length() - 1}")
     assert row == {"sizes": "2^6–2^12 (4)", "crossover": "2^10", "CPU faster": "2^6", "within noise": "2^8",
-                   "speed-up at largest": "60 (60–60)"}
+                   "accelerator at its floor": "2^6, 2^8, 2^10", "speed-up at largest": "60 (60–60)"}

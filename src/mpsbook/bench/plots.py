@@ -279,7 +279,7 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
     """Each dtype's speed-up over ``reference`` per size (the reference's median time ÷ the dtype's; ``timings`` maps a
     dtype to a frame indexed by n with ``median_s``, ``iqr_s``, ``samples``), with the range the two noise margins
     allow (:func:`mpsbook.bench.report.speedup_range`); points where both lines sit on their per-call floor
-    (:func:`mpsbook.bench.verdict.at_floor`) are drawn hollow, their ratio being overhead; ``reported``
+    (:func:`mpsbook.bench.verdict.at_floor`) are drawn grey, their ratio being overhead; ``reported``
     (:func:`mpsbook.bench.report.reported_dtype_speedups`) adds others' ratios hollow, in the dtype's colour. A ratio
     reads the same on any device, so a Mac's lines and an NVIDIA GPU's share one scale."""
     import matplotlib.pyplot as plt
@@ -296,7 +296,7 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
         ax.plot(common, ratio, linewidth=2, color=colours[name], label=f"{name}, this page")
         floor = (at_floor(t.loc[common]) & at_floor(ref.loc[common])).to_numpy()  # overhead, not arithmetic
         ax.plot(common[~floor], ratio[~floor], "o", color=colours[name])
-        ax.plot(common[floor], ratio[floor], "o", color=colours[name], markerfacecolor="white")
+        ax.plot(common[floor], ratio[floor], "o", color="grey")  # grey: on the floor (hollow means reported)
         ax.fill_between(common, low, high, color=colours[name], alpha=0.25)
     markers: dict[str, str] = {}
     for label, (series, key) in (reported or {}).items():

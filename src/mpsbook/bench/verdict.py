@@ -79,8 +79,10 @@ def at_floor(line: pd.DataFrame) -> pd.Series:
 
 def crossing_row(accel: pd.DataFrame, cpu: pd.DataFrame, size: Callable[[Any], str] = str) -> dict[str, str]:
     """One row of a crossover table: the sizes compared, the crossover as :func:`crossover_text` states it, where
-    the CPU was faster and where the two were within noise, and the speed-up at the largest size with the range
-    the IQRs allow (:func:`mpsbook.bench.report.speedup_text`). ``size`` writes a size (e.g. ``2^16``)."""
+    the CPU was faster and where the two were within noise, the sizes where the accelerator sat on its per-call
+    floor (:func:`at_floor`: there it measured its host's dispatch, not its arithmetic), and the speed-up at the
+    largest size with the range the margins allow (:func:`mpsbook.bench.report.speedup_text`). ``size`` writes a
+    size (e.g. ``2^16``)."""
     from mpsbook.bench.report import speedup_text  # report imports this module
 
     first, verdict = crossover(accel, cpu)
@@ -89,6 +91,9 @@ def crossing_row(accel: pd.DataFrame, cpu: pd.DataFrame, size: Callable[[Any], s
         return ", ".join(size(n) for n in verdict.index[verdict == v]) or "–"
 
     n = verdict.index[-1]
+    floor = at_floor(accel.loc[verdict.index])
     return {"sizes": f"{size(verdict.index[0])}–{size(n)} ({len(verdict)})",
             "crossover": crossover_text(first, list(verdict.index), size), "CPU faster": where("slower"),
-            "within noise": where("within noise"), "speed-up at largest": speedup_text(cpu.loc[n], accel.loc[n])}
+            "within noise": where("within noise"),
+            "accelerator at its floor": ", ".join(size(m) for m in floor.index[floor]) or "–",
+            "speed-up at largest": speedup_text(cpu.loc[n], accel.loc[n])}
