@@ -248,8 +248,8 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
 def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
     """The CPU's time ÷ the accelerator's per size, one line per (machine, case) of ``curves`` (frames indexed by
     size with ``median_s``, ``iqr_s`` and ``samples`` suffixed ``_acc`` and ``_cpu``), with the band that half of
-    each noise margin allows (:func:`mpsbook.bench.report.speedup_range`); matrix products left, elementwise adds
-    right."""
+    each noise margin allows (:func:`mpsbook.bench.report.speedup_range`), grey where the accelerator sat on its
+    per-call floor (:func:`mpsbook.bench.verdict.at_floor`); matrix products left, elementwise adds right."""
     import matplotlib.pyplot as plt
 
     fig, (ax_mm, ax_add) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -261,8 +261,13 @@ def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
                         for side in ("acc", "cpu"))
             ranges.append(speedup_range(cpu, acc))
         ratio, low, high = (np.array(v, dtype=float) for v in zip(*ranges, strict=True))
-        (drawn,) = ax.plot(c.index.astype(float), ratio, marker="o", label=f"{name}: {case}")
-        ax.fill_between(c.index.astype(float), low, high, color=drawn.get_color(), alpha=0.25)
+        n = c.index.astype(float)
+        (drawn,) = ax.plot(n, ratio, label=f"{name}: {case}")
+        acc = c[["median_s_acc"]].rename(columns={"median_s_acc": "median_s"})
+        floor = at_floor(acc).to_numpy()  # the accelerator's time is its per-call floor: the ratio is its host's
+        ax.plot(n[~floor], ratio[~floor], "o", color=drawn.get_color())
+        ax.plot(n[floor], ratio[floor], "o", color="grey")
+        ax.fill_between(n, low, high, color=drawn.get_color(), alpha=0.25)
     for ax, what in ((ax_mm, "n (n×n @ n×n)"), (ax_add, "elements (float32 add)")):
         ax.axhline(1, color="black", linewidth=0.8)
         ax.set(xscale="log", yscale="log", xlabel=what, ylabel="CPU time ÷ accelerator time")
