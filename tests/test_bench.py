@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -206,6 +207,7 @@ def test_provenance_records_the_tf32_switches():
     assert software["cuda_matmul_allow_tf32"] is torch.backends.cuda.matmul.allow_tf32
     assert software["cudnn_conv_fp32_precision"] == torch.backends.cudnn.conv.fp32_precision
     assert software["cudnn_rnn_fp32_precision"] == torch.backends.cudnn.rnn.fp32_precision
+    assert software["mkldnn_matmul_fp32_precision"] == torch.backends.mkldnn.matmul.fp32_precision == "none"
 
 
 def test_provenance_records_the_cpus_16_bit_and_matrix_features(monkeypatch):
@@ -229,6 +231,34 @@ def test_provenance_records_the_cpus_16_bit_and_matrix_features(monkeypatch):
     mac = machine.cpu_features()["features"]
     assert mac == {"hw.optional.arm.FEAT_FP16": True, "hw.optional.arm.FEAT_BF16": False,
                    "hw.optional.arm.FEAT_SME": None, "hw.optional.arm.FEAT_SME2": None}
+
+
+def test_a_stalled_sizing_block_is_sized_again(monkeypatch):
+    from mpsbook.bench import harness
+
+    calls: list[int] = []
+
+    class FakeTimer:
+        """Each call takes 1 ms, except the first sizing block, which stalls (as a page fault or a busy host
+        might make it): the harness must not keep the short blocks that stall implies."""
+
+        def __init__(self, **_):
+            pass
+
+        def timeit(self, number: int):
+            calls.append(number)
+            took = 1e-3 * number + (1.0 if len(calls) == 1 else 0.0)
+            return SimpleNamespace(raw_times=[took], number_per_run=number, task_spec=None)
+
+    monkeypatch.setattr(harness, "Timer", FakeTimer)
+    monkeypatch.setattr(harness, "Measurement", lambda number_per_run, raw_times, task_spec: SimpleNamespace(
+        number_per_run=number_per_run, times=[t / number_per_run for t in raw_times],
+        iqr=0.0, median=sorted(raw_times)[len(raw_times) // 2] / number_per_run))
+    m = harness.measure(lambda: None, CPU, min_run_time=0.01, max_run_time=10.0, warmup=0, min_samples=3,
+                        block_time=0.05)
+    # sized on the stalled block: 1 call a block; the first blocks last 1 ms (< 50 ms / 4), so sized again: 50 calls
+    assert calls[:4] == [1, 1, 1, 50] and m.number_per_run == 50
+    assert m.median == pytest.approx(1e-3)
 
 
 def test_mac_power_state_reads_pmset(monkeypatch):

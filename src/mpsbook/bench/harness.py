@@ -51,7 +51,9 @@ def measure(
     synchronisation per block negligible (fast kernels are queued back to back, as in a real model).
     Blocks repeat until there are ``min_samples`` of them, ``min_run_time`` seconds have passed and the spread
     (IQR / median) is at most ``max_spread`` — or until ``max_run_time`` seconds: a call that takes longer than
-    that is timed once. A noisy case thus gets more blocks, and its spread is recorded either way. The CPU keeps all
+    that is timed once. A noisy case thus gets more blocks, and its spread is recorded either way. Blocks are
+    sized on one sizing block; if the first ``min_samples`` blocks come out under a quarter of ``block_time`` (that
+    block stalled), they are sized again, once, on their median. The CPU keeps all
     of torch's threads (``Timer`` would use one). (:func:`mpsbook.time_callable` uses
     ``blocked_autorange``, which has neither a cap nor a minimum number of samples.)
     """
@@ -75,6 +77,8 @@ def measure(
     per_call = first.raw_times[0] / number
     number = max(1, math.ceil(block_time / per_call)) if per_call < block_time else 1
     blocks = [first.raw_times[0]] if first.number_per_run == number else []
+    resized = False
+
     def settled() -> bool:
         if len(blocks) < min_samples or spent < min_run_time:
             return False
@@ -84,6 +88,14 @@ def measure(
     while not (settled() or (blocks and spent >= max_run_time)):
         blocks.append(timer.timeit(number).raw_times[0])
         spent += blocks[-1]
+        if not resized and len(blocks) == min_samples:
+            # One stalled sizing block makes every block short (and the spread large): size again, once, on the
+            # median of the blocks timed so far, and start the blocks anew.
+            typical = sorted(blocks)[len(blocks) // 2]
+            if typical < block_time / 4:
+                resized = True
+                number = max(1, math.ceil(block_time / (typical / number)))
+                blocks = []
     return Measurement(number_per_run=number, raw_times=blocks, task_spec=first.task_spec)
 
 

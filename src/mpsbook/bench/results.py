@@ -12,7 +12,8 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
                           cpu_features {torch_cpu_capability, features, source}}
                     software {python, torch, cuda, cudnn, mps_fallback_env, float32_matmul_precision,
                               cuda_matmul_allow_tf32, cudnn_allow_tf32, cudnn_conv_fp32_precision,
-                              cudnn_rnn_fp32_precision, torchvision, transformers, numpy}
+                              cudnn_rnn_fp32_precision, mkldnn_matmul_fp32_precision, torchvision, transformers,
+                              numpy}
                     date_utc, flags (why the run may understate the machine; empty when clean)
     results         one record per case, keys RECORD_KEYS (None where a figure does not apply):
                     benchmark, dtype, size, batch, shape, mode ("eager" | "compile"), status ("ok" | "skipped" |
@@ -26,7 +27,8 @@ Version 1 files (written before 2026-12) lack ``mode``, ``compile_s`` and ``prov
 reads them as eager cases with no flags, so older machines stay in the plots. Provenance fields added later without a
 version bump, because nothing reads them as required (``host.mac_power_end``, ``host.performance_cores``,
 ``host.cpu_features``, ``software.mps_fallback_env``;
-``software.cuda_matmul_allow_tf32``, ``cudnn_allow_tf32``, ``cudnn_conv_fp32_precision``, ``cudnn_rnn_fp32_precision``),
+``software.cuda_matmul_allow_tf32``, ``cudnn_allow_tf32``, ``cudnn_conv_fp32_precision``, ``cudnn_rnn_fp32_precision``,
+``mkldnn_matmul_fp32_precision``),
 are simply absent from older files: "not recorded", not "off".
 """
 
