@@ -21,7 +21,7 @@ import warnings
 
 import torch
 
-from mpsbook.doctor import cpu_layout
+from mpsbook.doctor import cpu_layout, sysctl
 from mpsbook.provenance import cpu_model, device_name, os_name
 
 
@@ -162,12 +162,9 @@ MAC_CPU_SYSCTLS = ("hw.optional.arm.FEAT_FP16", "hw.optional.arm.FEAT_BF16", "hw
                    "hw.optional.arm.FEAT_SME2")
 
 
-def _sysctl(name: str) -> bool | None:
-    try:
-        out = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() == "1" if out.returncode == 0 else None  # a name the OS lacks: not known
+def _sysctl_flag(name: str) -> bool | None:
+    value = sysctl(name)  # None where macOS lacks the name: not known
+    return None if value is None else value == "1"
 
 
 def cpu_features() -> dict[str, object]:
@@ -176,7 +173,7 @@ def cpu_features() -> dict[str, object]:
     the OS cannot say) and ``source``."""
     capability = torch.backends.cpu.get_cpu_capability()
     if sys.platform == "darwin":
-        return {"torch_cpu_capability": capability, "features": {n: _sysctl(n) for n in MAC_CPU_SYSCTLS},
+        return {"torch_cpu_capability": capability, "features": {n: _sysctl_flag(n) for n in MAC_CPU_SYSCTLS},
                 "source": "sysctl -n hw.optional.arm.*"}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:

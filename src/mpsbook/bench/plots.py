@@ -10,13 +10,13 @@ matplotlib is imported inside each function, so ``make bench`` does not need it.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from mpsbook.bench.report import BOOK, band_iqr, has_spread, speedup_range
+from mpsbook.bench.report import BOOK, band_iqr, edges, has_spread, speedup_range
 from mpsbook.bench.verdict import at_floor, noise
 
 if TYPE_CHECKING:
@@ -26,9 +26,26 @@ if TYPE_CHECKING:
 def margin_edges(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The median time ∓ the noise margin of :func:`mpsbook.bench.verdict.noise` per row of ``t``: error bars whose
     not overlapping is the verdict "faster" (a gap wider than the sum of the two margins)."""
-    median = t["median_s"].to_numpy(dtype=float)
     margin = np.array([noise(r) for r in t.itertuples()], dtype=float)
-    return np.maximum(median - margin, median * 1e-3), median + margin
+    return edges(t["median_s"].to_numpy(dtype=float), 2 * margin)  # edges moves by half its width either way
+
+
+def _draw_reported(ax, reported: Mapping[str, tuple[pd.Series, str]] | None, colour_of: Callable[[str], str]) -> None:
+    """Other people's per-size lines, hollow and dashed: one marker per reported machine (the label's last part,
+    e.g. "Z #191"), whatever its dtype, and the colour ``colour_of`` gives the line's key."""
+    markers: dict[str, str] = {}
+    for label, (series, key) in (reported or {}).items():
+        marker = markers.setdefault(label.rsplit(", ", 1)[-1], "s^Dvp<>h"[len(markers) % 8])
+        ax.plot(series.index, series.to_numpy(), marker=marker, markerfacecolor="none", linestyle="--", linewidth=1,
+                color=colour_of(key), label=f"{label} (reported)")
+
+
+def _size_ticks(ax, sizes: set[int], reported: Mapping[str, tuple[pd.Series, str]] | None) -> None:
+    """Label the x axis at ``sizes`` and at the powers of two the reported lines reach."""
+    for series, _ in (reported or {}).values():
+        low, high = int(series.index.min()), int(series.index.max())
+        sizes = sizes | {2**k for k in range(low.bit_length() - 1, high.bit_length()) if low <= 2**k <= high}
+    ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
 
 
 def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: Mapping[str, str],
@@ -104,20 +121,11 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
                     color=colours[name], linewidth=2, label=f"{name}, this page (median ± noise margin)")
         sizes |= {int(n) for n in t.index}
     others = iter(f"C{i}" for i in range(len(live), 10))
-    markers: dict[str, str] = {}  # one marker per reported machine ("D #13"), whatever its dtype
-    for label, (series, key) in (reported or {}).items():
-        where = label.rsplit(", ", 1)[-1]
-        marker = markers.setdefault(where, "s^Dvp<>h"[len(markers) % 8])
-        colour = colours.get(key) or next(others, "grey")
-        ax.plot(series.index, series.to_numpy(), marker=marker, markerfacecolor="none", linestyle="--",
-                linewidth=1, color=colour, label=f"{label} (reported)")
+    _draw_reported(ax, reported, lambda key: colours.get(key) or next(others, "grey"))
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, n = {crossover}")
-    for series, _ in (reported or {}).values():  # label the powers of two the reported lines reach as well
-        low, high = int(series.index.min()), int(series.index.max())
-        sizes |= {2**k for k in range(low.bit_length() - 1, high.bit_length()) if low <= 2**k <= high}
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="GFLOP/s", title=title)
-    ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
+    _size_ticks(ax, sizes, reported)
     ax.tick_params(axis="x", which="minor", bottom=False)
     ax.legend(fontsize=7, ncol=2 if reported else 1)
     fig.tight_layout()
@@ -219,12 +227,10 @@ def plot_peak_shares(rows: pd.DataFrame) -> Figure:
 
 
 def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = "",
-                    crossover: int | None = None,
-                    reported_bands: Collection[tuple[float, float, str, int]] = ()) -> Figure:
+                    crossover: int | None = None) -> Figure:
     """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars of the noise
     margin (:func:`margin_edges`), on log axes: the flat part is the fixed cost of one call, the rising part the
-    work. A dotted line marks the ``crossover`` size where there is one; ``reported_bands`` (low and high seconds, a
-    label, the largest size it applies to) shade a range others reported, such as a Mac's per-call cost."""
+    work. A dotted line marks the ``crossover`` size where there is one."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -233,10 +239,6 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
         fast, slow = margin_edges(t)
         ax.errorbar(t.index, median * 1e6, yerr=[(median - fast) * 1e6, (slow - median) * 1e6], marker="o",
                     capsize=3, label=f"{name}, this page (median ± noise margin)")
-    for low, high, label, up_to in reported_bands:  # a reported range, drawn over the sizes it applies to
-        start = min(int(t.index.min()) for t in live.values())
-        ax.fill_between([start, up_to], low * 1e6, high * 1e6, color="grey", alpha=0.15, hatch="//",
-                        label=f"{label} (reported)")
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, {crossover:,} elements")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)
@@ -303,19 +305,11 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
         ax.plot(common[~floor], ratio[~floor], "o", color=colours[name])
         ax.plot(common[floor], ratio[floor], "o", color="grey")  # grey: on the floor (hollow means reported)
         ax.fill_between(common, low, high, color=colours[name], alpha=0.25)
-    markers: dict[str, str] = {}
-    for label, (series, key) in (reported or {}).items():
-        marker = markers.setdefault(label.rsplit(", ", 1)[-1], "s^Dvp<>h"[len(markers) % 8])
-        ax.plot(series.index, series.to_numpy(), marker=marker, markerfacecolor="none", linestyle="--", linewidth=1,
-                color=colours.get(key, "grey"), label=f"{label} (reported)")
+    _draw_reported(ax, reported, lambda key: colours.get(key, "grey"))
     ax.axhline(1, color="black", linewidth=0.8)
     ax.set(xscale="log", yscale="log", xlabel="n (n×n @ n×n)", ylabel=f"{reference} time ÷ 16-bit time",
            title=title or f"Speed-up over {reference} (above 1: the 16-bit product is faster; band: noise margin)")
-    sizes = {int(n) for t in timings.values() for n in t.index}
-    for series, _ in (reported or {}).values():
-        sizes |= {2**k for k in range(int(series.index.min()).bit_length() - 1, int(series.index.max()).bit_length())
-                  if series.index.min() <= 2**k <= series.index.max()}
-    ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
+    _size_ticks(ax, {int(n) for t in timings.values() for n in t.index}, reported)
     low, high = ax.get_ylim()  # widen to whole powers of two, each labelled
     low, high = 2.0 ** math.floor(math.log2(low)), 2.0 ** math.ceil(math.log2(high))
     ax.set_ylim(low, high)
