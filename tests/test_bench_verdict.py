@@ -5,7 +5,15 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from mpsbook.bench.verdict import at_floor, compare, crossing_row, crossover, crossover_text, noise
+from mpsbook.bench.verdict import (
+    at_floor,
+    compare,
+    crossing_row,
+    crossover,
+    crossover_sentence,
+    crossover_text,
+    noise,
+)
 
 
 def t(median: float, iqr: float, samples: int = 5) -> SimpleNamespace:
@@ -69,3 +77,10 @@ def test_crossing_row_states_where_each_side_won():
     row = crossing_row(accel, cpu, lambda n: f"2^{int(n).bit_length() - 1}")
     assert row == {"sizes": "2^6–2^12 (4)", "crossover": "2^10", "CPU faster": "2^6", "within noise": "2^8",
                    "accelerator at its floor": "2^6, 2^8, 2^10", "speed-up at largest": "60 (60–60)"}
+
+
+def test_crossover_sentence_says_where_the_device_wins_or_that_it_never_does():
+    sizes = [64, 128, 256]
+    assert crossover_sentence(128, sizes, "mps") == "n = 128"
+    assert crossover_sentence(64, sizes, "mps") == "n ≤ 64: mps is faster from the sweep's smallest size"
+    assert crossover_sentence("none", sizes, "cuda") == "none: cuda is not faster by the margin at n = 256"

@@ -65,6 +65,17 @@ def crossover_text(first: object, sizes: list[Any], size: Callable[[Any], str] =
     return f"≤ {size(first)}" if first == sizes[0] else size(first)
 
 
+def crossover_sentence(first: object, sizes: list[Any], device: str) -> str:
+    """A crossover over matrix sizes n as a reader's sentence: ``"n = 256"``, ``"n ≤ 64: mps is faster from the
+    sweep's smallest size"``, or ``"none: mps is not faster by the margin at n = 4096"``."""
+    found = crossover_text(first, sizes)
+    if found == "none":
+        return f"none: {device} is not faster by the margin at n = {sizes[-1]}"
+    if found.startswith("≤"):
+        return f"n {found}: {device} is faster from the sweep's smallest size"
+    return f"n = {found}"
+
+
 def at_floor(line: pd.DataFrame) -> pd.Series:
     """Per size of ``line`` (indexed by size, with ``median_s``): whether its median is within :data:`FLOOR_FACTOR`
     of the line's smallest, so that the time is the per-call floor rather than the work. Only sizes up to the point
