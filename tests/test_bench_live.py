@@ -18,9 +18,17 @@ def test_good_parameters_pass():
     live.check_parameters(**{**GOOD, "sweep_sizes_accelerator": [], "sweep_half": []})
 
 
+def test_the_guides_size_is_its_own_on_an_accelerator_and_smaller_on_a_cpu():
+    live.check_parameters(**{**GOOD, "guide_size": None})
+    for accelerator in ("mps", "cuda"):
+        assert live.guide_matrix_size(None, torch.device(accelerator)) == 4096  # the guide's own size
+    assert live.guide_matrix_size(None, torch.device("cpu")) == 1024
+    assert live.guide_matrix_size(512, torch.device("cuda")) == 512  # a size given is a size used
+
+
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("guide_size", 32, "guide_size must be a whole number from 64 to 8192; got 32."),
-    ("guide_size", True, "guide_size must be a whole number"),
+    ("guide_size", 32, "guide_size must be None or a whole number from 64 to 8192; got 32."),
+    ("guide_size", True, "guide_size must be None or a whole number"),
     ("sweep_sizes", [], "sweep_sizes (at least one)"),
     ("sweep_sizes", [64, 9000], "from 16 to 8192; got [64, 9000] and [2048]."),
     ("sweep_sizes_accelerator", "4096", "sweep_sizes_accelerator must be lists"),

@@ -126,11 +126,27 @@ def test_implied_rates_and_their_summary():
     assert lines[1].endswith("32: 6.6×")  # 184 s ÷ 27.8 s
 
 
+def test_epoch_costs_split_an_epoch_into_its_steps_and_its_images():
+    batches = [16, 64, 256, 1024]
+    exact = [np.ceil(1000 / b) * 0.05 + 1000 * 0.002 for b in batches]  # 50 ms a step, 2 ms an image
+    rates = pd.DataFrame({"reported": ["mac"] * 4 + ["two sizes"] * 2, "batch": [*batches, 16, 64],
+                          "s/epoch": [*exact, 1.0, 2.0]})
+    fit = report.epoch_costs(rates, items=1000)
+    assert fit["reported"].tolist() == ["mac"]  # fewer than three batch sizes: no fit
+    assert fit.iloc[0]["ms per step"] == pytest.approx(50) and fit.iloc[0]["ms per item"] == pytest.approx(2)
+    assert fit.iloc[0]["worst residual %"] == pytest.approx(0, abs=1e-9)
+
+
 def test_plots_draw_what_they_are_given():
     book = report.book_training_rows(_records(), "train_resnet50_32", "s/epoch")
     rows = pd.concat([book, report.reported_rows(_reported(), "w")], ignore_index=True)
     fig = plots.plot_side_by_side(rows, "s/epoch", "title", {"gpu": "cuda"})
-    assert len(fig.axes[0].get_lines()) >= 3  # this book's line and the three reported ones
+    assert len(fig.axes[0].get_lines()) == 3 and not fig.axes[0].containers  # the reported lines; no cuda line
+    assert "in the table only, not a Mac: gpu" in fig.axes[0].get_title()
+    assert "filled" not in fig.axes[0].get_title()  # nothing of this book's is drawn, so no legend for it
+    on_a_mac = plots.plot_side_by_side(rows, "s/epoch", "title", {"gpu": "mps"})
+    assert [c.get_label() for c in on_a_mac.axes[0].containers] == ["gpu (this book, steps only)"]
+    assert "not a Mac" not in on_a_mac.axes[0].get_title()
     bars = plots.plot_side_by_side(rows.assign(x=np.nan), "s/epoch", "title", {"gpu": "cuda"})
     assert len(bars.axes[0].patches) == len(rows)
     train = _records().assign(who="gpu", workload="ResNet-50, 32×32", compile_s=[np.nan, np.nan, 12.0])
@@ -194,6 +210,9 @@ def test_dtype_speedups_reported_and_plotted():
     series, dtype = ratios["M1 Pro GPU bfloat16, Z #191"]
     assert dtype == "bfloat16" and series.loc[4096] == pytest.approx(2.25 / 4.28)  # issue #191's per-size figures
     assert set(series.index) == {1024, 2048, 4096, 8192, 10240}
+    m4_max = reported[reported["outlier"].notna()]  # Z's M4 Max: its first, cold float32 product at n = 1024
+    assert m4_max[["chip", "size", "value"]].values.tolist() == [["Apple M4 Max", 1024, 5.33]]
+    assert 1024 not in ratios["M4 Max GPU float16, Z #65"][0].index  # an outlier draws no line and no ratio
     timings = {"float32": _live()["cpu"], "float16": _live()["mps"]}
     fig = plots.plot_dtype_speedups(timings, reported=ratios)
     lines = {line.get_label(): line for line in fig.axes[0].get_lines()}

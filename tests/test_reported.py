@@ -136,6 +136,7 @@ def _broken(tmp_path: Path, edit) -> Path:
     (lambda d: d["rows"][0].update(size=0), "rows[0].size"),
     (lambda d: d["rows"][0].update(url="https://github.com/o/n/issues/1"), "rows[0].url"),
     (lambda d: d["rows"][-1].update(url="http://example.com"), "url must be an https URL"),
+    (lambda d: d["rows"][0].update(outlier=True), "rows[0].outlier must say, in words, why"),
 ])
 def test_a_malformed_file_gives_one_line_naming_file_and_field(tmp_path: Path, edit, field: str):
     path = _broken(tmp_path, edit)

@@ -43,12 +43,12 @@ WORKLOAD_KEYS = {"id": True, "description": True, "metric": True, "unit": True, 
                  "kind": True, "defined_in": False}
 ROW_KEYS = {"machine": True, "device": True, "workload": True, "value": True, "dtype": False,
             "batch_size": False, "size": False, "path": False, "line": False, "url": False, "date": False,
-            "note": False}
+            "note": False, "outlier": False}
 
 COLUMNS = (
     "source", "chip", "vendor", "gpu_cores", "memory_gb", "macos", "torch", "device", "workload", "dtype",
     "batch_size", "size", "metric", "value", "unit", "higher_is_better", "kind", "measured_by", "date",
-    "url", "note",
+    "url", "note", "outlier",
 )
 WORKLOAD_COLUMNS = ("workload", "source", "metric", "unit", "higher_is_better", "kind", "description", "url")
 
@@ -190,6 +190,8 @@ def validate_reported(doc: object) -> list[str]:
             problems.append(f"{where}.url must be an https URL, and not beside path (a figure is in one place)")
         if row.get("date") is not None and not _is_date(row["date"]):
             problems.append(f"{where}.date is not a YYYY-MM-DD date")
+        if "outlier" in row and not (isinstance(row["outlier"], str) and row["outlier"].strip()):
+            problems.append(f"{where}.outlier must say, in words, why the figure is not drawn in a line")
     return problems
 
 
@@ -250,6 +252,7 @@ def load_reported(path: Path | str | None = None) -> pd.DataFrame:
                 "kind": workload["kind"], "measured_by": machine.get("measured_by", src["measured_by"]),
                 "date": _iso(row.get("date") or machine.get("date") or src["date"]),
                 "url": _row_url(src, row), "note": row.get("note") or machine.get("note"),
+                "outlier": row.get("outlier"),
             })
     return _frame(records)
 

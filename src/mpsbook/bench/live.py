@@ -5,8 +5,9 @@ sweep in turn size by size after warming the device up, and the checks of the ch
 parameter stops with one sentence.
 
     from mpsbook.bench import live
-    live.check_parameters(guide_size=1024, sweep_sizes=[64, 128], sweep_sizes_accelerator=[2048],
+    live.check_parameters(guide_size=None, sweep_sizes=[64, 128], sweep_sizes_accelerator=[2048],
                           sweep_min_run_time=0.1, sweep_half=["float16"])
+    n = live.guide_matrix_size(None, device)  # the guide's 4096 on an accelerator, 1024 on a CPU
     live.warm_up(device, the_call_at_the_largest_size, seconds=1.0)
     timed = live.time_interleaved({"mps": (device, make_call, [64, 128]), "cpu": (cpu, make_call_cpu, [64, 128])},
                                   "n", min_run_time=0.1)
@@ -39,8 +40,9 @@ def check_parameters(guide_size: object, sweep_sizes: object, sweep_sizes_accele
     """Raise ``ValueError`` with one sentence naming what is accepted, for the first of chapter 10's parameters
     that is out of range; return quietly when all are fine."""
     low, high = SIZE_RANGE
-    if not (isinstance(guide_size, int) and not isinstance(guide_size, bool) and 64 <= guide_size <= high):
-        raise ValueError(f"guide_size must be a whole number from 64 to {high}; got {guide_size!r}.")
+    if not (guide_size is None
+            or (isinstance(guide_size, int) and not isinstance(guide_size, bool) and 64 <= guide_size <= high)):
+        raise ValueError(f"guide_size must be None or a whole number from 64 to {high}; got {guide_size!r}.")
     if not (sweep_sizes and _sizes_ok(sweep_sizes) and _sizes_ok(sweep_sizes_accelerator)):
         raise ValueError(f"sweep_sizes (at least one) and sweep_sizes_accelerator must be lists of whole numbers from"
                          f" {low} to {high}; got {sweep_sizes!r} and {sweep_sizes_accelerator!r}.")
@@ -49,6 +51,19 @@ def check_parameters(guide_size: object, sweep_sizes: object, sweep_sizes_accele
         raise ValueError(f"sweep_min_run_time must be a number of seconds from 0.01 to 5; got {sweep_min_run_time!r}.")
     if not (isinstance(sweep_half, list | tuple) and set(sweep_half) <= set(HALF_DTYPES)):
         raise ValueError(f"sweep_half must be a list of 'float16' and/or 'bfloat16'; got {sweep_half!r}.")
+
+
+#: The guide's matrix size (its section 5.2), and the size used instead when the page's device is the CPU, where
+#: the guide's code at 4096 would take tens of seconds on a small machine.
+GUIDE_SIZE, GUIDE_SIZE_ON_A_CPU = 4096, 1024
+
+
+def guide_matrix_size(guide_size: int | None, device: torch.device) -> int:
+    """The matrix size for running the guide's benchmark code: ``guide_size`` when given, else the guide's own 4096
+    on an accelerator (so that its times compare directly) and 1024 when ``device`` is the CPU."""
+    if guide_size is not None:
+        return guide_size
+    return GUIDE_SIZE_ON_A_CPU if device.type == "cpu" else GUIDE_SIZE
 
 
 def warm_up(dev: torch.device, fn: Callable[[], object], seconds: float = 1.0) -> int:

@@ -52,12 +52,19 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
                       flagged: Collection[str] = ()) -> Figure:
     """This book's figures (filled, with IQR error bars; dashed or pale when ``flagged``) beside the reported ones
     (hollow or hatched): lines over batch size, or bars where the figures have no batch. ``device_types`` maps
-    each book machine to ``cpu``, ``cuda`` or ``mps`` for the bars' colours."""
+    each book machine to ``cpu``, ``cuda`` or ``mps`` for the bars' colours. The line plot draws only Macs: a book
+    machine that is not ``mps`` stays in the table beside it (a training step on an NVIDIA GPU is no line to set a Mac
+    against), and the title says so."""
     import matplotlib.pyplot as plt
 
     colours = {who: f"C{i % 10}" for i, who in enumerate(dict.fromkeys(rows["who"]))}
     ours = rows["by"] == BOOK
+    left_out = ""
     if rows["x"].notna().any():
+        not_mac = ours & rows["machine"].map(lambda m: device_types.get(m) != "mps")
+        if not_mac.any():
+            left_out = f"\n(in the table only, not a Mac: {', '.join(rows.loc[not_mac, 'who'].unique())})"
+        rows = rows[~not_mac]
         fig, ax = plt.subplots(figsize=(10, 5.2))
         for (who, by), line in rows.groupby(["who", "by"], sort=False):
             line = line.sort_values("x")
@@ -65,7 +72,7 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
                 yerr = [(line["value"] - line["low"]).fillna(0), (line["high"] - line["value"]).fillna(0)]
                 ax.errorbar(line["x"], line["value"], yerr=yerr, marker="o", capsize=3, linewidth=2.2,
                             color=colours[who], linestyle="--" if line["machine"].iloc[0] in flagged else "-",
-                            label=f"{who} (this book)")
+                            label=f"{who} (this book, steps only)")
             else:
                 ax.plot(line["x"], line["value"], marker="s", color=colours[who], linestyle="--",
                         markerfacecolor="none", label=f"{who} (reported)")
@@ -92,9 +99,10 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
         ax.set_yticks(range(len(order)), labels=labels, fontsize=7)
         ax.set(xscale="log", xlabel=unit)
         marker = "hatched"
-    by_whom = " and ".join(rows.loc[~ours, "by"].unique())
-    ax.set_title(f"{title}\nfilled, with error bars: this book; {marker}: reported by {by_whom}"
-                 + ("" if marker == "hollow" else "\n(orange: Apple, green: NVIDIA, grey: x86 CPU)"), fontsize=9)
+    by_whom = " and ".join(rows.loc[rows["by"] != BOOK, "by"].unique())
+    filled = "filled, with error bars: this book; " if (rows["by"] == BOOK).any() else ""
+    ax.set_title(f"{title}\n{filled}{marker}: reported by {by_whom}"
+                 + (left_out if marker == "hollow" else "\n(orange: Apple, green: NVIDIA, grey: x86 CPU)"), fontsize=9)
     fig.tight_layout()
     return fig
 

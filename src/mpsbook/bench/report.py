@@ -217,6 +217,25 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
     return lines
 
 
+def epoch_costs(rates: pd.DataFrame, items: int) -> pd.DataFrame:
+    """Each reported machine's epochs (a table of :func:`implied_rates`) fitted by least squares as
+    ⌈items ÷ batch⌉ steps × a cost per step + items × a cost per item: what grows with the steps (a wait, a launch)
+    and what grows with the images (the data, the arithmetic). Machines with fewer than three batch sizes are left out.
+    Columns: reported, ms per step, ms per item, the largest residual as a percentage of its epoch."""
+    rows = []
+    for who, part in rates.groupby("reported", sort=False):
+        if len(part) < 3:
+            continue
+        steps = np.ceil(items / part["batch"].to_numpy(dtype=float))
+        design = np.column_stack([steps, np.full_like(steps, float(items))])
+        seconds = part["s/epoch"].to_numpy(dtype=float)
+        (per_step, per_item), *_ = np.linalg.lstsq(design, seconds, rcond=None)
+        worst = float(np.max(np.abs(design @ [per_step, per_item] - seconds) / seconds))
+        rows.append({"reported": who, "ms per step": 1e3 * per_step, "ms per item": 1e3 * per_item,
+                     "worst residual %": 100 * worst})
+    return pd.DataFrame(rows, columns=["reported", "ms per step", "ms per item", "worst residual %"])
+
+
 def sweep_table(live: Mapping[str, pd.DataFrame], verdict: pd.Series | None = None,
                 accelerator: str | None = None, unit: str = "ms",
                 bytes_per_call: Callable[[int], float] | None = None) -> pd.DataFrame:
@@ -438,7 +457,14 @@ def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark:
     rates = implied_rates(reported, workload, per_image, benchmark)
     table = (rates.pivot_table(index="reported", columns="batch", values="TFLOP/s", aggfunc="first", sort=False)
              .map(lambda v: "–" if pd.isna(v) else sig(v, 2)).rename_axis(index=None))
-    return per_image, table, rate_lines(rates)
+    lines = rate_lines(rates)
+    fit = epoch_costs(rates[rates["vendor"] == "Apple"], TRAIN_IMAGES[benchmark][2])
+    if len(fit):
+        lines.append("each Mac's epochs fitted as steps × a + images × b: "
+                     + "; ".join(f"{who} a = {sig(a, 2)} ms, b = {sig(b, 2)} ms" for who, a, b in
+                                 zip(fit["reported"], fit["ms per step"], fit["ms per item"], strict=True))
+                     + f" (epochs within {sig(fit['worst residual %'].max(), 2)} % of the fit)")
+    return per_image, table, lines
 
 
 #: Short keys for the reported sources in :func:`mac_chip_tables` (a cell's value is followed by its key).
@@ -533,11 +559,12 @@ def reported_sweeps(reported: pd.DataFrame, dtypes: Collection[str] = ("float32"
     one line per machine, device and dtype in ``dtypes``: label → (GFLOP/s indexed by n, key). The key is the line
     of a live sweep the reported one belongs beside (``by="device"``: "mps" or "cpu"; ``by="dtype"``: the dtype),
     so a plot can draw both in one colour; the label names the chip, the device, the dtype where ``by="dtype"``, and
-    the source key with the pull request or issue number (e.g. "M4 Max GPU, D #13")."""
+    the source key with the pull request or issue number (e.g. "M4 Max GPU, D #13"). A figure marked ``outlier`` in
+    its source file is left out of the lines (and so of the ratios built from them)."""
     if by not in ("device", "dtype"):
         raise ValueError(f"by must be 'device' or 'dtype'; got {by!r}.")
     rows = reported[reported["workload"].str.endswith("-sweep") & reported["vendor"].eq("Apple")
-                    & reported["dtype"].isin(list(dtypes)) & reported["size"].notna()]
+                    & reported["dtype"].isin(list(dtypes)) & reported["size"].notna() & reported["outlier"].isna()]
     lines: dict[str, tuple[pd.Series, str]] = {}
     for (chip, device, dtype, source, url), part in rows.groupby(["chip", "device", "dtype", "source", "url"],
                                                                  sort=False):
