@@ -220,11 +220,12 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
 def epoch_costs(rates: pd.DataFrame, items: int) -> pd.DataFrame:
     """Each reported machine's epochs (a table of :func:`implied_rates`) fitted by least squares as
     ⌈items ÷ batch⌉ steps × a cost per step + items × a cost per item: what grows with the steps (a wait, a launch)
-    and what grows with the images (the data, the arithmetic). Machines with fewer than three batch sizes are left out.
+    and what grows with the images (the data, the arithmetic). Machines with fewer than four batch sizes (two more
+    than the fit has parameters) are left out: three epochs fit by two numbers say little.
     Columns: reported, ms per step, ms per item, the largest residual as a percentage of its epoch."""
     rows = []
     for who, part in rates.groupby("reported", sort=False):
-        if len(part) < 3:
+        if len(part) < 4:
             continue
         steps = np.ceil(items / part["batch"].to_numpy(dtype=float))
         design = np.column_stack([steps, np.full_like(steps, float(items))])
