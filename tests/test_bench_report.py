@@ -126,14 +126,14 @@ def test_implied_rates_and_their_summary():
     assert lines[1].endswith("32: 6.6×")  # 184 s ÷ 27.8 s
 
 
-def test_epoch_costs_split_an_epoch_into_its_steps_and_its_images():
+def test_epoch_costs_split_an_epoch_into_its_steps_and_the_rest():
     batches = [16, 64, 256, 1024]
-    exact = [np.ceil(1000 / b) * 0.05 + 1000 * 0.002 for b in batches]  # 50 ms a step, 2 ms an image
+    exact = [np.ceil(1000 / b) * 0.05 + 2.0 for b in batches]  # 50 ms a step, 2 s an epoch whatever the batch
     rates = pd.DataFrame({"reported": ["mac"] * 4 + ["two sizes"] * 2, "batch": [*batches, 16, 64],
                           "s/epoch": [*exact, 1.0, 2.0]})
     fit = report.epoch_costs(rates, items=1000)
-    assert fit["reported"].tolist() == ["mac"]  # fewer than three batch sizes: no fit
-    assert fit.iloc[0]["ms per step"] == pytest.approx(50) and fit.iloc[0]["ms per item"] == pytest.approx(2)
+    assert fit["reported"].tolist() == ["mac"]  # fewer than four batch sizes: no fit
+    assert fit.iloc[0]["ms per step"] == pytest.approx(50) and fit.iloc[0]["s per epoch"] == pytest.approx(2)
     assert fit.iloc[0]["worst residual %"] == pytest.approx(0, abs=1e-9)
 
 
@@ -147,8 +147,11 @@ def test_plots_draw_what_they_are_given():
     on_a_mac = plots.plot_side_by_side(rows, "s/epoch", "title", {"gpu": "mps"})
     assert [c.get_label() for c in on_a_mac.axes[0].containers] == ["gpu (this book, steps only)"]
     assert "not a Mac" not in on_a_mac.axes[0].get_title()
-    bars = plots.plot_side_by_side(rows.assign(x=np.nan), "s/epoch", "title", {"gpu": "cuda"})
-    assert len(bars.axes[0].patches) == len(rows)
+    dots = plots.plot_side_by_side(rows.assign(x=np.nan), "s/epoch", "title", {"gpu": "cuda"})
+    ax = dots.axes[0]
+    assert len(ax.get_yticks()) == len(rows) and len(ax.containers) == (rows["by"] == report.BOOK).sum()
+    assert not ax.patches  # dots, not bars: a bar's length on a log axis means nothing
+    assert "brown: Apple CPU" in ax.get_title()
     train = _records().assign(who="gpu", workload="ResNet-50, 32×32", compile_s=[np.nan, np.nan, 12.0])
     panels = plots.plot_training_variants(train)
     assert panels is not None and len(panels.axes) == 3

@@ -81,28 +81,29 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
         ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
         ax.tick_params(axis="x", which="minor", labelbottom=False)
         ax.legend(fontsize=7, ncol=2)
-        marker = "hollow"
     else:
         order = rows.sort_values("value").reset_index(drop=True)
         fig, ax = plt.subplots(figsize=(10, 0.3 * len(order) + 1.4))
         kinds = {"mps": "tab:orange", "cuda": "tab:green", "cpu": "tab:gray"}
-        for i, r in order.iterrows():
+        for i, r in order.iterrows():  # dots, not bars: on a log axis a bar's length depends on where the axis starts
             if r["by"] == BOOK:
-                ax.barh(i, r["value"], color=kinds[device_types[r["machine"]]],
-                        alpha=0.5 if r["machine"] in flagged else 1.0, capsize=3,
-                        xerr=np.nan_to_num([[r["value"] - r["low"]], [r["high"] - r["value"]]]))
+                ax.errorbar(r["value"], i, xerr=np.nan_to_num([[r["value"] - r["low"]], [r["high"] - r["value"]]]),
+                            fmt="o", capsize=3, color=kinds[device_types[r["machine"]]],
+                            alpha=0.5 if r["machine"] in flagged else 1.0)
             else:
-                edge = "tab:orange" if str(r["who"]).startswith("Apple") else "tab:green"
-                ax.barh(i, r["value"], color="white", edgecolor=edge, hatch="//")
+                who = str(r["who"])
+                colour = ("tab:brown" if who.endswith("CPU") else "tab:orange") if who.startswith("Apple") \
+                    else "tab:green"
+                ax.plot(r["value"], i, "s", markerfacecolor="none", color=colour)
+        ax.grid(axis="y", linewidth=0.3)
         labels = [f"{w} ({'this book' if b == BOOK else 'reported'})" for w, b in zip(order["who"], order["by"],
                                                                                       strict=True)]
         ax.set_yticks(range(len(order)), labels=labels, fontsize=7)
         ax.set(xscale="log", xlabel=unit)
-        marker = "hatched"
+        left_out = "\n(orange: Apple GPU, brown: Apple CPU, green: NVIDIA, grey: x86 CPU)"
     by_whom = " and ".join(rows.loc[rows["by"] != BOOK, "by"].unique())
     filled = "filled, with error bars: this book; " if (rows["by"] == BOOK).any() else ""
-    ax.set_title(f"{title}\n{filled}{marker}: reported by {by_whom}"
-                 + (left_out if marker == "hollow" else "\n(orange: Apple, green: NVIDIA, grey: x86 CPU)"), fontsize=9)
+    ax.set_title(f"{title}\n{filled}hollow: reported by {by_whom}{left_out}", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -219,22 +219,23 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
 
 def epoch_costs(rates: pd.DataFrame, items: int) -> pd.DataFrame:
     """Each reported machine's epochs (a table of :func:`implied_rates`) fitted by least squares as
-    ⌈items ÷ batch⌉ steps × a cost per step + items × a cost per item: what grows with the steps (a wait, a launch)
-    and what grows with the images (the data, the arithmetic). Machines with fewer than four batch sizes (two more
-    than the fit has parameters) are left out: three epochs fit by two numbers say little.
-    Columns: reported, ms per step, ms per item, the largest residual as a percentage of its epoch."""
+    ⌈items ÷ batch⌉ steps × a cost per step + a cost per epoch: what grows with the number of steps (a wait, a
+    launch) and what does not depend on the batch size at all. Every epoch holds the same ``items``, so a cost per
+    item cannot be told from a cost per epoch: the second number is either (``items`` × a cost per item, or a start
+    paid once an epoch). Machines with fewer than four batch sizes (two more than the fit has parameters) are left
+    out. Columns: reported, ms per step, s per epoch, the largest residual as a percentage of its epoch."""
     rows = []
     for who, part in rates.groupby("reported", sort=False):
         if len(part) < 4:
             continue
         steps = np.ceil(items / part["batch"].to_numpy(dtype=float))
-        design = np.column_stack([steps, np.full_like(steps, float(items))])
+        design = np.column_stack([steps, np.ones_like(steps)])
         seconds = part["s/epoch"].to_numpy(dtype=float)
-        (per_step, per_item), *_ = np.linalg.lstsq(design, seconds, rcond=None)
-        worst = float(np.max(np.abs(design @ [per_step, per_item] - seconds) / seconds))
-        rows.append({"reported": who, "ms per step": 1e3 * per_step, "ms per item": 1e3 * per_item,
+        (per_step, per_epoch), *_ = np.linalg.lstsq(design, seconds, rcond=None)
+        worst = float(np.max(np.abs(design @ [per_step, per_epoch] - seconds) / seconds))
+        rows.append({"reported": who, "ms per step": 1e3 * per_step, "s per epoch": per_epoch,
                      "worst residual %": 100 * worst})
-    return pd.DataFrame(rows, columns=["reported", "ms per step", "ms per item", "worst residual %"])
+    return pd.DataFrame(rows, columns=["reported", "ms per step", "s per epoch", "worst residual %"])
 
 
 def sweep_table(live: Mapping[str, pd.DataFrame], verdict: pd.Series | None = None,
@@ -461,9 +462,9 @@ def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark:
     lines = rate_lines(rates)
     fit = epoch_costs(rates[rates["vendor"] == "Apple"], TRAIN_IMAGES[benchmark][2])
     if len(fit):
-        lines.append("each Mac's epochs fitted as steps × a + images × b: "
-                     + "; ".join(f"{who} a = {sig(a, 2)} ms, b = {sig(b, 2)} ms" for who, a, b in
-                                 zip(fit["reported"], fit["ms per step"], fit["ms per item"], strict=True))
+        lines.append("each Mac's epochs fitted as steps × a + c, c the same at every batch size: "
+                     + "; ".join(f"{who} a = {sig(a, 2)} ms, c = {sig(c, 2)} s" for who, a, c in
+                                 zip(fit["reported"], fit["ms per step"], fit["s per epoch"], strict=True))
                      + f" (epochs within {sig(fit['worst residual %'].max(), 2)} % of the fit)")
     return per_image, table, lines
 
