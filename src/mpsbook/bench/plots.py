@@ -51,19 +51,19 @@ def _size_ticks(ax, sizes: set[int], reported: Mapping[str, tuple[pd.Series, str
 def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: Mapping[str, str],
                       flagged: Collection[str] = ()) -> Figure:
     """This book's figures (filled, with IQR error bars; dashed or pale when ``flagged``) beside the reported ones
-    (hollow or hatched): lines over batch size, or bars where the figures have no batch. ``device_types`` maps
-    each book machine to ``cpu``, ``cuda`` or ``mps`` for the bars' colours. The line plot draws only Macs: a book
+    (hollow): lines over batch size, or dots on a log axis where the figures have no batch. ``device_types`` maps
+    each book machine to ``cpu``, ``cuda`` or ``mps`` for the dots' colours. The line plot draws only Macs: a book
     machine that is not ``mps`` stays in the table beside it (a training step on an NVIDIA GPU is no line to set a Mac
     against), and the title says so."""
     import matplotlib.pyplot as plt
 
     colours = {who: f"C{i % 10}" for i, who in enumerate(dict.fromkeys(rows["who"]))}
     ours = rows["by"] == BOOK
-    left_out = ""
+    legend = ""  # the title's last line: what the line plot leaves out, or the dot plot's colours
     if rows["x"].notna().any():
         not_mac = ours & rows["machine"].map(lambda m: device_types.get(m) != "mps")
         if not_mac.any():
-            left_out = f"\n(in the table only, not a Mac: {', '.join(rows.loc[not_mac, 'who'].unique())})"
+            legend = f"\n(in the table only, not a Mac: {', '.join(rows.loc[not_mac, 'who'].unique())})"
         rows = rows[~not_mac]
         fig, ax = plt.subplots(figsize=(10, 5.2))
         for (who, by), line in rows.groupby(["who", "by"], sort=False):
@@ -100,10 +100,10 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
                                                                                       strict=True)]
         ax.set_yticks(range(len(order)), labels=labels, fontsize=7)
         ax.set(xscale="log", xlabel=unit)
-        left_out = "\n(orange: Apple GPU, brown: Apple CPU, green: NVIDIA, grey: x86 CPU)"
+        legend = "\n(orange: Apple GPU, brown: Apple CPU, green: NVIDIA, grey: x86 CPU)"
     by_whom = " and ".join(rows.loc[rows["by"] != BOOK, "by"].unique())
     filled = "filled, with error bars: this book; " if (rows["by"] == BOOK).any() else ""
-    ax.set_title(f"{title}\n{filled}hollow: reported by {by_whom}{left_out}", fontsize=9)
+    ax.set_title(f"{title}\n{filled}hollow: reported by {by_whom}{legend}", fontsize=9)
     fig.tight_layout()
     return fig
 
