@@ -15,6 +15,7 @@ GOOD = {"guide_size": 1024, "sweep_sizes": [64, 128], "sweep_sizes_accelerator":
 
 def test_good_parameters_pass():
     live.check_parameters(**GOOD)
+    live.check_parameters(**GOOD, mlp_widths=[32, 4096])
     live.check_parameters(**{**GOOD, "sweep_sizes_accelerator": [], "sweep_half": []})
 
 
@@ -34,6 +35,8 @@ def test_the_guides_size_is_its_own_on_an_accelerator_and_smaller_on_a_cpu():
     ("sweep_sizes_accelerator", "4096", "sweep_sizes_accelerator must be lists"),
     ("sweep_min_run_time", 0, "sweep_min_run_time must be a number of seconds from 0.01 to 5; got 0."),
     ("sweep_half", ["float8"], "sweep_half must be a list of 'float16' and/or 'bfloat16'; got ['float8']."),
+    ("mlp_widths", [], "mlp_widths must be a list of whole numbers from 1 to 16384; got []."),
+    ("mlp_widths", [32, 2**15], "mlp_widths must be a list of whole numbers from 1 to 16384; got [32, 32768]."),
 ])
 def test_a_bad_parameter_gets_one_sentence_naming_what_is_accepted(name, value, message):
     with pytest.raises(ValueError) as info:

@@ -147,6 +147,10 @@ def test_plots_draw_what_they_are_given():
     on_a_mac = plots.plot_side_by_side(rows, "s/epoch", "title", {"gpu": "mps"})
     assert [c.get_label() for c in on_a_mac.axes[0].containers] == ["gpu (this book, steps only)"]
     assert "not a Mac" not in on_a_mac.axes[0].get_title()
+    on_a_mac.canvas.draw()  # tick labels are plain numbers (no "3×10²"), minor ones empty
+    labels = [t.get_text() for t in on_a_mac.axes[0].get_yticklabels() if t.get_text()]
+    assert labels and not any("10^" in t or "times" in t for t in labels)
+    assert not [t.get_text() for t in on_a_mac.axes[0].get_yminorticklabels() if t.get_text()]
     dots = plots.plot_side_by_side(rows.assign(x=np.nan), "s/epoch", "title", {"gpu": "cuda"})
     ax = dots.axes[0]
     assert len(ax.get_yticks()) == len(rows) and len(ax.containers) == (rows["by"] == report.BOOK).sum()
@@ -223,6 +227,7 @@ def test_dtype_speedups_reported_and_plotted():
     assert list(x) == [64, 1024] and y == pytest.approx([0.1, 10.0])  # float32 time ÷ float16 time
     markers = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "None"]
     assert "grey" in {line.get_color() for line in markers}  # 64: both lines on their floor
+    assert "both at the per-call floor (overhead)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert lines["M1 Pro GPU float16, Z #191 (reported)"].get_color() == lines["float16, this page"].get_color()
     assert lines["M1 Pro GPU bfloat16, Z #191 (reported)"].get_markerfacecolor() == "none"
 

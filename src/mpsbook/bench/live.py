@@ -25,6 +25,8 @@ from mpsbook.device import synchronize
 from mpsbook.timing import time_callable
 
 HALF_DTYPES = ("float16", "bfloat16")
+#: The widest hidden layer the live training step accepts: a bound that stops a typo (163840) before it fills memory.
+MAX_MLP_WIDTH = 16384
 #: The sizes a live matrix-product sweep accepts: big enough to time, small enough for a laptop's memory.
 SIZE_RANGE = (16, 8192)
 
@@ -36,7 +38,7 @@ def _sizes_ok(sizes: object) -> bool:
 
 
 def check_parameters(guide_size: object, sweep_sizes: object, sweep_sizes_accelerator: object,
-                     sweep_min_run_time: object, sweep_half: object) -> None:
+                     sweep_min_run_time: object, sweep_half: object, mlp_widths: object = (32, 256, 2048)) -> None:
     """Raise ``ValueError`` with one sentence naming what is accepted, for the first of chapter 10's parameters
     that is out of range; return quietly when all are fine."""
     low, high = SIZE_RANGE
@@ -51,6 +53,9 @@ def check_parameters(guide_size: object, sweep_sizes: object, sweep_sizes_accele
         raise ValueError(f"sweep_min_run_time must be a number of seconds from 0.01 to 5; got {sweep_min_run_time!r}.")
     if not (isinstance(sweep_half, list | tuple) and set(sweep_half) <= set(HALF_DTYPES)):
         raise ValueError(f"sweep_half must be a list of 'float16' and/or 'bfloat16'; got {sweep_half!r}.")
+    if not (mlp_widths and isinstance(mlp_widths, list | tuple) and all(
+            isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= MAX_MLP_WIDTH for w in mlp_widths)):
+        raise ValueError(f"mlp_widths must be a list of whole numbers from 1 to {MAX_MLP_WIDTH}; got {mlp_widths!r}.")
 
 
 #: The guide's matrix size (its section 5.2), and the size used instead when the page's device is the CPU, where

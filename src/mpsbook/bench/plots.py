@@ -52,10 +52,11 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
                       flagged: Collection[str] = ()) -> Figure:
     """This book's figures (filled, with IQR error bars; dashed or pale when ``flagged``) beside the reported ones
     (hollow): lines over batch size, or dots on a log axis where the figures have no batch. ``device_types`` maps
-    each book machine to ``cpu``, ``cuda`` or ``mps`` for the dots' colours. The line plot draws only Macs: a book
-    machine that is not ``mps`` stays in the table beside it (a training step on an NVIDIA GPU is no line to set a Mac
-    against), and the title says so."""
+    each book machine to ``cpu``, ``cuda`` or ``mps`` for the dots' colours. The line plot draws the reported
+    machines and, of the book's, only Macs: a book machine that is not ``mps`` stays in the table beside it (a
+    training step on an NVIDIA GPU is no line to set a Mac against), and the title says so."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
     colours = {who: f"C{i % 10}" for i, who in enumerate(dict.fromkeys(rows["who"]))}
     ours = rows["by"] == BOOK
@@ -80,6 +81,10 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
         ax.set_xticks(sorted(rows["x"].dropna().astype(int).unique()))
         ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
         ax.tick_params(axis="x", which="minor", labelbottom=False)
+        # plain numbers at 1, 2 and 5 times each power of ten, not "3×10²" on the minor ticks
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize=7, ncol=2)
     else:
         order = rows.sort_values("value").reset_index(drop=True)
@@ -303,6 +308,7 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
     fig, ax = plt.subplots(figsize=(8, 4.4))
     colours = {name: f"C{i}" for i, name in enumerate(n for n in timings if n != reference)}
     ref = timings[reference]
+    floor_named = False  # the grey points' legend entry, once
     for name, t in timings.items():
         if name == reference:
             continue
@@ -312,7 +318,9 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
         ax.plot(common, ratio, linewidth=2, color=colours[name], label=f"{name}, this page")
         floor = (at_floor(t.loc[common]) & at_floor(ref.loc[common])).to_numpy()  # overhead, not arithmetic
         ax.plot(common[~floor], ratio[~floor], "o", color=colours[name])
-        ax.plot(common[floor], ratio[floor], "o", color="grey")  # grey: on the floor (hollow means reported)
+        ax.plot(common[floor], ratio[floor], "o", color="grey",  # on the floor (hollow means reported)
+                label=None if floor_named or not floor.any() else "both at the per-call floor (overhead)")
+        floor_named = floor_named or bool(floor.any())
         ax.fill_between(common, low, high, color=colours[name], alpha=0.25)
     _draw_reported(ax, reported, lambda key: colours.get(key, "grey"))
     ax.axhline(1, color="black", linewidth=0.8)
