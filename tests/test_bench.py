@@ -195,6 +195,18 @@ def test_an_mps_run_with_the_cpu_fallback_on_is_flagged(monkeypatch):
     assert bench.provenance(CPU)["software"]["mps_fallback_env"] == "1"
 
 
+def test_an_mps_run_off_its_default_kernels_is_flagged(monkeypatch):
+    host = {"logical_cores": 12, "load_average_1min": 1.0}
+    software = {"mps_prefer_metal_env": "1", "mps_fast_math_env": "1"}
+    flags = bench.run_flags({"host": host, "device": {"type": "mps"}, "software": software})
+    assert [f.split(":")[0] for f in flags] == ["PYTORCH_MPS_PREFER_METAL=1", "PYTORCH_MPS_FAST_MATH=1"]
+    assert bench.run_flags({"host": host, "device": {"type": "mps"}, "software": {"mps_prefer_metal_env": "0"}}) == []
+    monkeypatch.setenv("PYTORCH_MPS_PREFER_METAL", "1")
+    monkeypatch.delenv("PYTORCH_MPS_FAST_MATH", raising=False)
+    recorded = bench.provenance(CPU)["software"]
+    assert (recorded["mps_prefer_metal_env"], recorded["mps_fast_math_env"]) == ("1", None)
+
+
 def test_a_run_reads_pmset_at_its_start_and_its_end(tiny_run):
     host = tiny_run["provenance"]["host"]
     assert "mac_power" in host and "mac_power_end" in host  # None off a Mac, a dict on one

@@ -36,6 +36,8 @@ def test_compare_needs_both_margins_apart():
     assert compare(t(1.5, 0.1), t(1.0, 0.1)) == "slower"
     assert compare(t(1.0, 0.2), t(1.3, 0.2)) == "within noise"  # 1.2 is not below 1.1
     assert compare(t(1.0, 0.0, 1), t(1.15, 0.0, 1)) == "within noise"  # one block each: 10 % floors
+    assert compare(t(1.0, 0.001), t(1.03, 0.001)) == "within noise"  # tight IQRs, but a 3 % gap is no finding
+    assert compare(t(1.0, 0.001), t(1.06, 0.001)) == "faster"
 
 
 def test_crossover_is_the_size_from_which_every_larger_one_is_faster():
@@ -64,10 +66,12 @@ def test_crossover_without_a_common_size_says_so():
 
 def test_at_floor_is_the_flat_run_from_the_smallest_size():
     line = pd.DataFrame({"median_s": [2e-5, 1e-5, 1.4e-5, 9e-5, 1.2e-5]}, index=[64, 128, 256, 512, 1024])
-    # 64-256 sit within 1.5x of the fastest (1e-5); 512 rises above it, so 1024 is not on the floor even though
-    # its time happens to be low (a size after the line has left the floor is work, however fast)
-    assert at_floor(line).tolist() == [False, True, True, False, False]
-    assert at_floor(line.iloc[::-1]).tolist() == [False, False, True, True, False]  # follows the frame's order
+    # the floor is the median up to the fastest size (1.5e-5): 64-256 sit within 1.5x of it; 512 rises above it,
+    # so 1024 is not on the floor even though its time happens to be low (after the floor, a time is work)
+    assert at_floor(line).tolist() == [True, True, True, False, False]
+    assert at_floor(line.iloc[::-1]).tolist() == [False, False, True, True, True]  # follows the frame's order
+    dip = pd.DataFrame({"median_s": [1.65e-5, 1.62e-5, 1.66e-5, 1.05e-5, 2e-4]}, index=[64, 128, 256, 512, 1024])
+    assert at_floor(dip).tolist() == [True, True, True, True, False]  # one fast size does not lower the floor
 
 
 def test_crossing_row_states_where_each_side_won():

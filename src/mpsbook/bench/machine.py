@@ -211,6 +211,9 @@ def provenance(device: torch.device) -> dict[str, object]:
             "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
             "mps_fallback_env": os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK"),  # "1": CPU fallback inside the timings
+            # "1": matrix products on PyTorch's own Metal kernels instead of MPSGraph's (pytorch/pytorch#198182)
+            "mps_prefer_metal_env": os.environ.get("PYTORCH_MPS_PREFER_METAL"),
+            "mps_fast_math_env": os.environ.get("PYTORCH_MPS_FAST_MATH"),  # "1": Metal's fast math in MPS kernels
             **precision_settings(),
             **_versions(),
         },
@@ -281,7 +284,8 @@ def run_flags(prov: dict[str, object]) -> list[str]:
     or on a Mac its performance cores, ``hw.perflevel0.physicalcpu``, which torch picks there), and on a Mac a CPU
     speed limit, battery power or Low Power Mode in ``pmset``'s reading at the start *or* the end of the run, and an
     ``mps`` run with ``PYTORCH_ENABLE_MPS_FALLBACK=1`` (an operation that ``mps`` lacks then runs on the CPU inside the
-    GPU's timing). Works on files written before these fields existed (they give no flag).
+    GPU's timing), or with ``PYTORCH_MPS_PREFER_METAL=1`` or ``PYTORCH_MPS_FAST_MATH=1``, which change the kernels
+    ``mps`` runs from its defaults. Works on files written before these fields existed (they give no flag).
     """
     host = prov.get("host", {}) if isinstance(prov, dict) else {}
     device = prov.get("device", {}) if isinstance(prov, dict) else {}
@@ -303,4 +307,14 @@ def run_flags(prov: dict[str, object]) -> list[str]:
     if device.get("type") == "mps" and software.get("mps_fallback_env") == "1":
         flags.append("PYTORCH_ENABLE_MPS_FALLBACK=1: an operation without an MPS kernel ran on the CPU, timed as the"
                      " GPU's")
+    if device.get("type") == "mps":
+        flags += [f"{name}=1: {why}" for key, name, why in _MPS_KERNEL_SWITCHES if software.get(key) == "1"]
     return flags
+
+
+#: Environment variables that move ``mps`` off its default kernels (PyTorch's MPS environment variables page).
+_MPS_KERNEL_SWITCHES = (
+    ("mps_prefer_metal_env", "PYTORCH_MPS_PREFER_METAL",
+     "matrix products ran on PyTorch's own Metal kernels, not MPSGraph's (slower: pytorch/pytorch#198182)"),
+    ("mps_fast_math_env", "PYTORCH_MPS_FAST_MATH", "MPS kernels ran with Metal's fast math, not the default"),
+)

@@ -10,7 +10,8 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
                     host {cpu, logical_cores, physical_cores, performance_cores (macOS), torch_threads, memory_bytes,
                           os, machine, load_average_1min, load_average_1min_end, mac_power, mac_power_end,
                           cpu_features {torch_cpu_capability, features, source}}
-                    software {python, torch, cuda, cudnn, mps_fallback_env, float32_matmul_precision,
+                    software {python, torch, cuda, cudnn, mps_fallback_env, mps_prefer_metal_env, mps_fast_math_env,
+                              float32_matmul_precision,
                               cuda_matmul_allow_tf32, cudnn_allow_tf32, cudnn_conv_fp32_precision,
                               cudnn_rnn_fp32_precision, mkldnn_matmul_fp32_precision, torchvision, transformers,
                               numpy}
@@ -26,7 +27,7 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
 Version 1 files (written before 2026-12) lack ``mode``, ``compile_s`` and ``provenance.flags``; :func:`load_results`
 reads them as eager cases with no flags, so older machines stay in the plots. Provenance fields added later without a
 version bump, because nothing reads them as required (``host.mac_power_end``, ``host.performance_cores``,
-``host.cpu_features``, ``software.mps_fallback_env``;
+``host.cpu_features``, ``software.mps_fallback_env``, ``mps_prefer_metal_env``, ``mps_fast_math_env``;
 ``software.cuda_matmul_allow_tf32``, ``cudnn_allow_tf32``, ``cudnn_conv_fp32_precision``, ``cudnn_rnn_fp32_precision``,
 ``mkldnn_matmul_fp32_precision``),
 are simply absent from older files: "not recorded", not "off".

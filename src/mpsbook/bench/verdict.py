@@ -7,11 +7,13 @@ stored runs:
 - the **noise margin** of a timing is its IQR, and at least 10 % of its median when fewer than four blocks
   were timed (an IQR of two or three values says little);
 - a timing is **faster** than another only when its median plus its margin is still below the other's
-  median minus the other's margin; anything else is "within noise";
+  median minus the other's margin, and its median at least :data:`MIN_EFFECT` below the other's (a tight IQR
+  must not turn a 2 % gap into a finding); anything else is "within noise";
 - the **crossover** is the smallest size from which the accelerator is faster at every larger size compared;
 - a size sits on a line's **per-call floor** when its median is within :data:`FLOOR_FACTOR` of the line's
-  smallest median: there the time is the cost of issuing a call, not the work, and two such timings are not
-  compared (a 16-bit "speed-up" there measures overhead and kernel choice, not arithmetic).
+  floor, the median of its times from the smallest size up to its fastest (one unusually fast size must not pull
+  the floor below the flat part): there the time is the cost of issuing a call, not the work, and two such
+  timings are not compared (a 16-bit "speed-up" there measures overhead and kernel choice, not arithmetic).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from mpsbook.timing import MIN_BLOCKS_FOR_IQR  # below it an IQR is not trusted 
 
 #: The smallest margin, as a share of the median, for a timing of fewer than :data:`MIN_BLOCKS_FOR_IQR` blocks.
 FLOOR = 0.10
-#: A size is on its line's per-call floor when its median is below this multiple of the line's smallest median.
+#: A size is on its line's per-call floor when its median is below this multiple of the line's floor.
 FLOOR_FACTOR = 1.5
+#: The smallest gap between two medians, as a share of the slower, that can count as faster.
+MIN_EFFECT = 0.05
 
 
 def noise(t: Any) -> float:
@@ -39,9 +43,9 @@ def noise(t: Any) -> float:
 
 def compare(a: Any, b: Any) -> str:
     """``'faster'``, ``'slower'`` or ``'within noise'``: timing ``a`` against timing ``b``."""
-    if a.median_s + noise(a) < b.median_s - noise(b):
+    if a.median_s + noise(a) < b.median_s - noise(b) and a.median_s < (1 - MIN_EFFECT) * b.median_s:
         return "faster"
-    if b.median_s + noise(b) < a.median_s - noise(a):
+    if b.median_s + noise(b) < a.median_s - noise(a) and b.median_s < (1 - MIN_EFFECT) * a.median_s:
         return "slower"
     return "within noise"
 
@@ -77,12 +81,13 @@ def crossover_sentence(first: object, sizes: list[Any], device: str) -> str:
 
 
 def at_floor(line: pd.DataFrame) -> pd.Series:
-    """Per size of ``line`` (indexed by size, with ``median_s``): whether its median is within :data:`FLOOR_FACTOR`
-    of the line's smallest, so that the time is the per-call floor rather than the work. Only sizes up to the point
-    where the line leaves the floor, after its fastest size, count: a larger size that happens to be as fast again
-    is not on the floor."""
+    """Per size of ``line`` (indexed by size, with ``median_s``): whether its median is within :data:`FLOOR_FACTOR` of
+    the line's floor (the median of its times from the smallest size up to its fastest), so that the time is the
+    per-call floor rather than the work. Only sizes up to the point where the line leaves the floor, after its
+    fastest size, count: a larger size that happens to be as fast again is not on the floor."""
     median = line["median_s"].sort_index().astype(float)
-    within = median < FLOOR_FACTOR * float(median.min())
+    floor = float(median.loc[:median.idxmin()].median())  # the flat part, not one unusually fast size
+    within = median < FLOOR_FACTOR * floor
     after = median.index >= median.idxmin()
     left = (~within & after).cumsum() > 0  # from the first size past the fastest that rises above the floor
     return (within & ~left).reindex(line.index)
