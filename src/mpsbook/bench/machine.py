@@ -186,6 +186,17 @@ def cpu_features() -> dict[str, object]:
             "source": "/proc/cpuinfo"}
 
 
+#: Environment variables that, set to "1", move an ``mps`` run off its defaults (PyTorch's MPS environment variables
+#: page): recorded by :func:`provenance` under ``software.<key>`` and flagged by :func:`run_flags`, in this order.
+MPS_ENV_FLAGS = (
+    ("mps_fallback_env", "PYTORCH_ENABLE_MPS_FALLBACK",
+     "an operation without an MPS kernel ran on the CPU, timed as the GPU's"),
+    ("mps_prefer_metal_env", "PYTORCH_MPS_PREFER_METAL",
+     "matrix products ran on PyTorch's own Metal kernels, not MPSGraph's (slower: pytorch/pytorch#198182)"),
+    ("mps_fast_math_env", "PYTORCH_MPS_FAST_MATH", "MPS kernels ran with Metal's fast math, not the default"),
+)
+
+
 def provenance(device: torch.device) -> dict[str, object]:
     """Everything a reader needs to know about what produced a results file."""
     info = describe_device(device)
@@ -210,10 +221,7 @@ def provenance(device: torch.device) -> dict[str, object]:
             "torch": torch.__version__,
             "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
-            "mps_fallback_env": os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK"),  # "1": CPU fallback inside the timings
-            # "1": matrix products on PyTorch's own Metal kernels instead of MPSGraph's (pytorch/pytorch#198182)
-            "mps_prefer_metal_env": os.environ.get("PYTORCH_MPS_PREFER_METAL"),
-            "mps_fast_math_env": os.environ.get("PYTORCH_MPS_FAST_MATH"),  # "1": Metal's fast math in MPS kernels
+            **{key: os.environ.get(name) for key, name, _ in MPS_ENV_FLAGS},  # what moves mps off its defaults
             **precision_settings(),
             **_versions(),
         },
@@ -304,17 +312,6 @@ def run_flags(prov: dict[str, object]) -> list[str]:
         flags.append(f"torch used {threads} thread(s) on {default} {kind} cores")
     flags += _mac_flags(host.get("mac_power"), host.get("mac_power_end"))
     software = prov.get("software", {}) if isinstance(prov, dict) else {}
-    if device.get("type") == "mps" and software.get("mps_fallback_env") == "1":
-        flags.append("PYTORCH_ENABLE_MPS_FALLBACK=1: an operation without an MPS kernel ran on the CPU, timed as the"
-                     " GPU's")
     if device.get("type") == "mps":
-        flags += [f"{name}=1: {why}" for key, name, why in _MPS_KERNEL_SWITCHES if software.get(key) == "1"]
+        flags += [f"{name}=1: {why}" for key, name, why in MPS_ENV_FLAGS if software.get(key) == "1"]
     return flags
-
-
-#: Environment variables that move ``mps`` off its default kernels (PyTorch's MPS environment variables page).
-_MPS_KERNEL_SWITCHES = (
-    ("mps_prefer_metal_env", "PYTORCH_MPS_PREFER_METAL",
-     "matrix products ran on PyTorch's own Metal kernels, not MPSGraph's (slower: pytorch/pytorch#198182)"),
-    ("mps_fast_math_env", "PYTORCH_MPS_FAST_MATH", "MPS kernels ran with Metal's fast math, not the default"),
-)
