@@ -114,5 +114,6 @@ def test_show_side_by_side_prints_displays_and_plots(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert out.startswith("samples/s (higher is better); reported by Daniel Bourke (mac-ml-speed-test)")
     assert len(shown) == 1 and "IQR %" in shown[0].columns
+    assert "training step alone" in out and "not a Mac, so in the table only: nvidia-h200" in out
     book.show_implied_rates("train_resnet50_32", "mrdbourke-resnet50-cifar-train")
     assert "images per epoch ÷ the reported s/epoch" in capsys.readouterr().out and len(shown) == 2

@@ -83,7 +83,8 @@ class Book:
     def show_side_by_side(self, ours: pd.DataFrame, theirs: pd.DataFrame, unit: str, higher_is_better: bool,
                           title: str) -> None:
         """Print which way is better and who reported, display one table
-        (:func:`mpsbook.bench.report.side_by_side_table`) and show one plot
+        (:func:`mpsbook.bench.report.side_by_side_table`) with a caption saying what this book's rows time and which
+        are not Macs, and show one plot
         (:func:`mpsbook.bench.plots.plot_side_by_side`): this book's figures with their IQR beside the reported."""
         import matplotlib.pyplot as plt
         from IPython.display import display
@@ -94,6 +95,11 @@ class Book:
         print(f"{unit} ({'higher' if higher_is_better else 'lower'} is better); reported by"
               f" {' and '.join(theirs['by'].unique())}, one run each")
         display(report.side_by_side_table(rows, unit))
+        not_mac = ours.loc[ours["machine"].map(lambda m: self.kinds.get(m) != "mps"), "who"].unique()
+        if len(ours):
+            print("this book's rows time the training step alone (forward, backward, optimizer),"
+                  " on data already on the device"
+                  + (f"; not a Mac, so in the table only: {', '.join(not_mac)}" if len(not_mac) else ""))
         plots.plot_side_by_side(rows, unit, title, self.kinds, self.flagged)
         plt.show()
 

@@ -48,64 +48,51 @@ def _size_ticks(ax, sizes: set[int], reported: Mapping[str, tuple[pd.Series, str
     ax.set_xticks(sorted(sizes), labels=[str(n) for n in sorted(sizes)])
 
 
-def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: Mapping[str, str],
-                      flagged: Collection[str] = ()) -> Figure:
-    """This book's figures (filled, with IQR error bars; dashed or pale when ``flagged``) beside the reported ones
-    (hollow): lines over batch size, or dots on a log axis where the figures have no batch. ``device_types`` maps
-    each book machine to ``cpu``, ``cuda`` or ``mps`` for the dots' colours. The line plot draws the reported
-    machines and, of the book's, only Macs: a book machine that is not ``mps`` stays in the table beside it (a
-    training step on an NVIDIA GPU is no line to set a Mac against), and the title says so."""
-    import matplotlib.pyplot as plt
+def _log_ticks(axis) -> None:
+    """Plain-number labels on a log axis: at 1, 2 and 5 times each power of ten, and more (1.5, 3, 7) where the
+    axis spans less than a decade and a half, so that a narrow range still carries three or more labels."""
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
+    low, high = axis.get_view_interval()
+    subs = (1.0, 2.0, 5.0) if math.log10(high / low) >= 1.5 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+    axis.set_major_locator(LogLocator(subs=subs))
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
+
+
+def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: Mapping[str, str],
+                      flagged: Collection[str] = ()) -> Figure:
+    """This book's figures (filled, with IQR error bars; dashed when ``flagged``) beside the reported ones (hollow),
+    as lines over batch size (``x``; ``ValueError`` when the rows have none). ``device_types`` maps each book machine
+    to ``cpu``, ``cuda`` or ``mps``: the plot draws the reported machines and, of the book's, only Macs; a book
+    machine that is not ``mps`` stays in the table beside it (a training step on an NVIDIA GPU is no line to set a
+    Mac against), and the title says so."""
+    import matplotlib.pyplot as plt
+
+    if not rows["x"].notna().any():
+        raise ValueError("plot_side_by_side draws figures by batch size: rows need an 'x' (batch) column with values.")
     colours = {who: f"C{i % 10}" for i, who in enumerate(dict.fromkeys(rows["who"]))}
-    ours = rows["by"] == BOOK
-    legend = ""  # the title's last line: what the line plot leaves out, or the dot plot's colours
-    if rows["x"].notna().any():
-        not_mac = ours & rows["machine"].map(lambda m: device_types.get(m) != "mps")
-        if not_mac.any():
-            legend = f"\n(in the table only, not a Mac: {', '.join(rows.loc[not_mac, 'who'].unique())})"
-        rows = rows[~not_mac]
-        fig, ax = plt.subplots(figsize=(10, 5.2))
-        for (who, by), line in rows.groupby(["who", "by"], sort=False):
-            line = line.sort_values("x")
-            if by == BOOK:
-                yerr = [(line["value"] - line["low"]).fillna(0), (line["high"] - line["value"]).fillna(0)]
-                ax.errorbar(line["x"], line["value"], yerr=yerr, marker="o", capsize=3, linewidth=2.2,
-                            color=colours[who], linestyle="--" if line["machine"].iloc[0] in flagged else "-",
-                            label=f"{who} (this book, steps only)")
-            else:
-                ax.plot(line["x"], line["value"], marker="s", color=colours[who], linestyle="--",
-                        markerfacecolor="none", label=f"{who} (reported)")
-        ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel=unit)
-        ax.set_xticks(sorted(rows["x"].dropna().astype(int).unique()))
-        ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
-        ax.tick_params(axis="x", which="minor", labelbottom=False)
-        # plain numbers at 1, 2 and 5 times each power of ten, not "3×10²" on the minor ticks
-        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=7, ncol=2)
-    else:
-        order = rows.sort_values("value").reset_index(drop=True)
-        fig, ax = plt.subplots(figsize=(10, 0.3 * len(order) + 1.4))
-        kinds = {"mps": "tab:orange", "cuda": "tab:green", "cpu": "tab:gray"}
-        for i, r in order.iterrows():  # dots, not bars: on a log axis a bar's length depends on where the axis starts
-            if r["by"] == BOOK:
-                ax.errorbar(r["value"], i, xerr=np.nan_to_num([[r["value"] - r["low"]], [r["high"] - r["value"]]]),
-                            fmt="o", capsize=3, color=kinds[device_types[r["machine"]]],
-                            alpha=0.5 if r["machine"] in flagged else 1.0)
-            else:
-                who = str(r["who"])
-                colour = ("tab:brown" if who.endswith("CPU") else "tab:orange") if who.startswith("Apple") \
-                    else "tab:green"
-                ax.plot(r["value"], i, "s", markerfacecolor="none", color=colour)
-        ax.grid(axis="y", linewidth=0.3)
-        labels = [f"{w} ({'this book' if b == BOOK else 'reported'})" for w, b in zip(order["who"], order["by"],
-                                                                                      strict=True)]
-        ax.set_yticks(range(len(order)), labels=labels, fontsize=7)
-        ax.set(xscale="log", xlabel=unit)
-        legend = "\n(orange: Apple GPU, brown: Apple CPU, green: NVIDIA, grey: x86 CPU)"
+    not_mac = (rows["by"] == BOOK) & rows["machine"].map(lambda m: device_types.get(m) != "mps")
+    left_out = ", ".join(rows.loc[not_mac, "who"].unique())
+    legend = f"\n(in the table only, not a Mac: {left_out})" if left_out else ""
+    rows = rows[~not_mac]
+    fig, ax = plt.subplots(figsize=(10, 5.2))
+    for (who, by), line in rows.groupby(["who", "by"], sort=False):
+        line = line.sort_values("x")
+        if by == BOOK:
+            yerr = [(line["value"] - line["low"]).fillna(0), (line["high"] - line["value"]).fillna(0)]
+            ax.errorbar(line["x"], line["value"], yerr=yerr, marker="o", capsize=3, linewidth=2.2,
+                        color=colours[who], linestyle="--" if line["machine"].iloc[0] in flagged else "-",
+                        label=f"{who} (this book, steps only)")
+        else:
+            ax.plot(line["x"], line["value"], marker="s", color=colours[who], linestyle="--",
+                    markerfacecolor="none", label=f"{who} (reported)")
+    ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel=unit)
+    ax.set_xticks(sorted(rows["x"].dropna().astype(int).unique()))
+    ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+    ax.tick_params(axis="x", which="minor", labelbottom=False)
+    _log_ticks(ax.yaxis)  # plain numbers, not "3×10²" on the minor ticks
+    ax.legend(fontsize=7, ncol=2)
     by_whom = " and ".join(rows.loc[rows["by"] != BOOK, "by"].unique())
     filled = "filled, with error bars: this book; " if (rows["by"] == BOOK).any() else ""
     ax.set_title(f"{title}\n{filled}hollow: reported by {by_whom}{legend}", fontsize=9)
@@ -300,12 +287,13 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
     """Each dtype's speed-up over ``reference`` per size (the reference's median time ÷ the dtype's; ``timings`` maps a
     dtype to a frame indexed by n with ``median_s``, ``iqr_s``, ``samples``), with the range the two noise margins
     allow (:func:`mpsbook.bench.report.speedup_range`); points where both lines sit on their per-call floor
-    (:func:`mpsbook.bench.verdict.at_floor`) are drawn grey, their ratio being overhead; ``reported``
-    (:func:`mpsbook.bench.report.reported_dtype_speedups`) adds others' ratios hollow, in the dtype's colour. A ratio
-    reads the same on any device, so a Mac's lines and an NVIDIA GPU's share one scale."""
+    (:func:`mpsbook.bench.verdict.at_floor`) are drawn grey, their ratio being overhead. ``reported``
+    (:func:`mpsbook.bench.report.reported_dtype_speedups`) adds others' ratios, hollow and in the dtype's colour, in a
+    second panel with its own scale, so that a device whose ratios run far from 1 does not flatten them."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.4))
+    fig, axes = plt.subplots(1, 2 if reported else 1, figsize=(13, 4.4) if reported else (8, 4.4), squeeze=False)
+    ax = axes[0][0]
     colours = {name: f"C{i}" for i, name in enumerate(n for n in timings if n != reference)}
     ref = timings[reference]
     floor_named = False  # the grey points' legend entry, once
@@ -318,21 +306,33 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
         ax.plot(common, ratio, linewidth=2, color=colours[name], label=f"{name}, this page")
         floor = (at_floor(t.loc[common]) & at_floor(ref.loc[common])).to_numpy()  # overhead, not arithmetic
         ax.plot(common[~floor], ratio[~floor], "o", color=colours[name])
-        ax.plot(common[floor], ratio[floor], "o", color="grey",  # on the floor (hollow means reported)
+        ax.plot(common[floor], ratio[floor], "o", color="grey",
                 label=None if floor_named or not floor.any() else "both at the per-call floor (overhead)")
         floor_named = floor_named or bool(floor.any())
         ax.fill_between(common, low, high, color=colours[name], alpha=0.25)
-    _draw_reported(ax, reported, lambda key: colours.get(key, "grey"))
-    ax.axhline(1, color="black", linewidth=0.8)
-    ax.set(xscale="log", yscale="log", xlabel="n (n×n @ n×n)", ylabel=f"{reference} time ÷ 16-bit time",
-           title=title or f"Speed-up over {reference} (above 1: the 16-bit product is faster; band: noise margin)")
-    _size_ticks(ax, {int(n) for t in timings.values() for n in t.index}, reported)
-    low, high = ax.get_ylim()  # widen to whole powers of two, each labelled
-    low, high = 2.0 ** math.floor(math.log2(low)), 2.0 ** math.ceil(math.log2(high))
-    ax.set_ylim(low, high)
-    ticks = [2.0**k for k in range(-10, 11) if low <= 2.0**k <= high]
-    ax.set_yticks(ticks, labels=[f"{t:g}" for t in ticks])
-    ax.tick_params(which="minor", left=False, bottom=False, labelleft=False, labelbottom=False)
-    ax.legend(fontsize=7, ncol=2 if reported else 1)
+    ax.set_title(title or f"Speed-up over {reference} (above 1: the 16-bit product is faster; band: noise margin)",
+                 fontsize=9)
+    _ratio_axes(ax, {int(n) for t in timings.values() for n in t.index}, reference)
+    if reported:
+        other = axes[0][1]
+        _draw_reported(other, reported, lambda key: colours.get(key, "grey"))
+        other.set_title("reported Macs (hollow: one run each)", fontsize=9)
+        _ratio_axes(other, set(), reference, reported)
     fig.tight_layout()
     return fig
+
+
+def _ratio_axes(ax, sizes: set[int], reference: str,
+                reported: Mapping[str, tuple[pd.Series, str]] | None = None) -> None:
+    """Log axes for a speed-up panel: a line at 1, sizes labelled, the y range widened to whole powers of two, each
+    labelled with a plain number, and a legend."""
+    ax.axhline(1, color="black", linewidth=0.8)
+    ax.set(xscale="log", yscale="log", xlabel="n (n×n @ n×n)", ylabel=f"{reference} time ÷ 16-bit time")
+    _size_ticks(ax, sizes, reported)
+    low, high = ax.get_ylim()
+    low, high = 2.0 ** math.floor(math.log2(min(low, 0.9))), 2.0 ** math.ceil(math.log2(max(high, 1.1)))
+    ax.set_ylim(low, high)
+    ticks = [2.0**k for k in range(-10, 11) if low <= 2.0**k <= high]
+    ax.set_yticks(ticks, labels=[f"{t:g}" if t >= 1 else f"1/{round(1 / t)}" for t in ticks])  # 1/128, not 0.0078125
+    ax.tick_params(which="minor", left=False, bottom=False, labelleft=False, labelbottom=False)
+    ax.legend(fontsize=7)

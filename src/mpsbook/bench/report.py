@@ -423,27 +423,6 @@ WORKLOADS = {"train_resnet50_32": "ResNet-50 32×32", "train_resnet50_224": "Res
              "train_distilbert_512": "DistilBERT 512"}
 
 
-def book_matmul_rows(records: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """This book's best float32 matrix product per results file in the side-by-side layout (TFLOP/s): the maximum
-    over device-benchmarks' sizes (``devbench_matmul``), or for a file without those cases the maximum of its
-    ``matmul`` sweep, its name then marked "(suite's sizes)"."""
-    names = names or {}
-    rows = []
-    for machine, mine in records[records["dtype"] == "float32"].groupby("machine", sort=False):
-        part, note = mine[mine["benchmark"] == "devbench_matmul"], ""
-        if part.empty:
-            part, note = mine[mine["benchmark"] == "matmul"], " (suite's sizes)"
-        if part.empty:
-            continue
-        best = part.loc[part["gflop_per_s"].idxmax()]
-        fast, slow = edges(best["median_s"], best["iqr_s"] if has_spread(best["samples"]) else np.nan)
-        rows.append({"who": names.get(machine, machine) + note, "by": BOOK, "machine": machine, "x": np.nan,
-                     "value": best["gflop_per_s"] / 1e3, "low": best["flop"] / slow / 1e12,
-                     "high": best["flop"] / fast / 1e12, "median_s": best["median_s"], "iqr_s": best["iqr_s"],
-                     "samples": best["samples"]})
-    return pd.DataFrame(rows, columns=list(SIDE_COLUMNS))
-
-
 def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark: str,
                        workload: str) -> tuple[float, pd.DataFrame, list[str]]:
     """What each reported epoch of a ResNet-50 workload implies: the FLOP per image this book's suite counted for
