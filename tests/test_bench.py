@@ -477,3 +477,16 @@ def test_check_matmul_times_in_abba_order_so_a_steady_drift_cancels(monkeypatch)
     assert row["harness_vs_bare"] == pytest.approx(1.0) and row["within_tolerance"]  # harness first, yet no bias
     with pytest.raises(ValueError, match="tolerance"):
         check.check_matmul(CPU, size=16, dtypes=("float32",), tolerance=2)
+
+
+def test_print_check_says_whether_a_peak_is_stated_or_derived(capsys):
+    from mpsbook.bench.check import print_check
+
+    stored = Path(__file__).resolve().parent.parent / "results" / "checks"
+    report = json.loads(next(stored.glob("nvidia-h200*.json")).read_text())
+    print_check(report)  # written before rows recorded their peak's basis: looked up in peaks.csv
+    lines = capsys.readouterr().out.splitlines()
+    float32 = next(line for line in lines if "float32" in line)
+    bfloat16 = next(line for line in lines if "bfloat16" in line)
+    assert "66.91 TFLOP/s (derived: 16896 cores x 2 x 1980 MHz)" in float32 and "published" not in float32
+    assert "989 TFLOP/s (stated)" in bfloat16

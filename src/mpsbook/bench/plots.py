@@ -256,6 +256,7 @@ def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
     import matplotlib.pyplot as plt
 
     fig, (ax_mm, ax_add) = plt.subplots(1, 2, figsize=(12, 4.2))
+    floor_named: set[object] = set()  # the grey points' legend entry, once per panel
     for (name, case), c in curves.items():
         ax = ax_add if case.startswith("elementwise") else ax_mm
         ranges = []
@@ -269,7 +270,10 @@ def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
         acc = c[["median_s_acc"]].rename(columns={"median_s_acc": "median_s"})
         floor = at_floor(acc).to_numpy()  # the accelerator's time is its per-call floor: the ratio is its host's
         ax.plot(n[~floor], ratio[~floor], "o", color=drawn.get_color())
-        ax.plot(n[floor], ratio[floor], "o", color="grey")
+        ax.plot(n[floor], ratio[floor], "o", color="grey", label=None if ax in floor_named or not floor.any()
+                else "accelerator at its per-call floor (the ratio is overhead)")
+        if floor.any():
+            floor_named.add(ax)
         ax.fill_between(n, low, high, color=drawn.get_color(), alpha=0.25)
     for ax, what in ((ax_mm, "n (n×n @ n×n)"), (ax_add, "elements (float32 add)")):
         ax.axhline(1, color="black", linewidth=0.8)
@@ -316,7 +320,7 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
     if reported:
         other = axes[0][1]
         _draw_reported(other, reported, lambda key: colours.get(key, "grey"))
-        other.set_title("reported Macs (hollow: one run each)", fontsize=9)
+        other.set_title("reported Macs (hollow: one run each), on a scale of their own", fontsize=9)
         _ratio_axes(other, set(), reference, reported)
     fig.tight_layout()
     return fig
