@@ -95,7 +95,7 @@ def test_training_rows_name_each_accelerator_and_its_tf32():
     assert not rows.empty and set(rows["machine"]) <= {m for m, k in book.kinds.items() if k != "cpu"}
     for machine, who in zip(rows["machine"], rows["who"], strict=True):
         tf32 = book.float32_means(machine, "train_resnet50_32") != "float32"
-        assert who == book.label(machine) + (", TF32 conv." if tf32 else "")
+        assert who == book.label(machine) + (", TF32 conv." if tf32 else "") + ", step only"
     assert (rows["low"] <= rows["value"]).all() and (rows["value"] <= rows["high"]).all()
 
 

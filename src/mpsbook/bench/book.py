@@ -74,10 +74,10 @@ class Book:
 
     def training_rows(self, benchmark: str, unit: str) -> pd.DataFrame:
         """This book's float32 eager steps of one training workload on its accelerators, in a reported source's
-        unit (:func:`mpsbook.bench.report.book_training_rows`), each machine named by :meth:`label` and marked
-        "TF32 conv." where cuDNN ran its convolutions in TF32."""
+        unit (:func:`mpsbook.bench.report.book_training_rows`), each machine named by :meth:`label`, marked
+        "TF32 conv." where cuDNN ran its convolutions in TF32, and "step only" (a lower bound beside whole loops)."""
         names = {m: self.label(m) + ("" if self.float32_means(m, benchmark) == "float32" else ", TF32 conv.")
-                 for m in self.runs}
+                 + ", step only" for m in self.runs}
         return report.book_training_rows(self.ok[self.ok["device"] != "cpu"], benchmark, unit, names)
 
     def show_side_by_side(self, ours: pd.DataFrame, theirs: pd.DataFrame, unit: str, higher_is_better: bool,
