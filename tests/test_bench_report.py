@@ -142,7 +142,7 @@ def test_plots_draw_what_they_are_given():
     rows = pd.concat([book, report.reported_rows(_reported(), "w")], ignore_index=True)
     fig = plots.plot_side_by_side(rows, "s/epoch", "title", {"gpu": "cuda"})
     assert len(fig.axes[0].get_lines()) == 3 and not fig.axes[0].containers  # the reported lines; no cuda line
-    assert "in the table only, not a Mac: gpu" in fig.axes[0].get_title()
+    assert "gpu" not in fig.axes[0].get_title()  # the table's caption names it; the plot shows no trace of it
     assert "filled" not in fig.axes[0].get_title()  # nothing of this book's is drawn, so no legend for it
     on_a_mac = plots.plot_side_by_side(rows, "s/epoch", "title", {"gpu": "mps"})
     assert [c.get_label() for c in on_a_mac.axes[0].containers] == ["gpu (this book, steps only)"]
@@ -318,7 +318,7 @@ def _peak_records() -> pd.DataFrame:
 def _reported_peaks() -> pd.DataFrame:
     def row(chip, vendor, cores, device, workload, dtype, value):
         return {"source": "chsasank-device-benchmarks", "chip": chip, "vendor": vendor, "gpu_cores": cores,
-                "device": device, "workload": workload, "dtype": dtype, "value": value}
+                "device": device, "workload": workload, "dtype": dtype, "value": value, "url": f"README#{chip}"}
 
     return pd.DataFrame([
         row("Apple M1 Pro", "Apple", 16, "mps", "chsasank-matmul", "float32", 3.7),
@@ -384,11 +384,18 @@ def test_implied_rate_table():
 def test_mac_chip_tables():
     reported = _reported_peaks()
     zzc = {"source": "zzc0721-torch-performance-test-data", "chip": "Apple M1 Pro", "vendor": "Apple",
-           "gpu_cores": 16, "device": "mps", "workload": "zzc0721-mm-max"}
-    reported = pd.concat([reported, pd.DataFrame([{**zzc, "dtype": "float32", "value": 4.28},
-                                                  {**zzc, "dtype": "bfloat16", "value": 2.3}])], ignore_index=True)
+           "gpu_cores": 16, "device": "mps", "workload": "zzc0721-mm-max", "url": "database.md#L10"}
+    air = {**zzc, "chip": "Apple M4", "gpu_cores": 10}
+    reported = pd.concat([reported, pd.DataFrame([
+        {**zzc, "dtype": "float32", "value": 4.28}, {**zzc, "dtype": "bfloat16", "value": 2.3},
+        {**air, "url": "database.md#L43", "dtype": "float32", "value": 2.88},  # two Macs of one chip
+        {**air, "url": "database.md#L43", "dtype": "float16", "value": 1.57},
+        {**air, "url": "database.md#L42", "dtype": "float32", "value": 2.98},
+        {**air, "url": "database.md#L42", "dtype": "float16", "value": 3.12}])], ignore_index=True)
     rates, specs = report.mac_chip_tables(reported, chips=["Apple M5"])
-    assert rates.index.tolist() == ["M1 Pro", "M2", "M5"] == specs.index.tolist()  # Apple only, in chips.csv order
+    assert rates.index.tolist() == ["M1 Pro", "M2", "M4", "M5"] == specs.index.tolist()  # Apple, chips.csv order
+    m4 = rates.loc["M4"]  # each Mac keeps its place in every column (not sorted by value)
+    assert m4["float32"] == "2.98 Z, 2.88 Z" and m4["float16"] == "3.12 Z, 1.57 Z"
     assert list(rates.columns) == ["float32", "float16", "bfloat16", "CPU float32", "GPU ÷ CPU"]
     pro = rates.loc["M1 Pro"]
     assert pro["float32"] == "3.7 D, 4.28 Z" and pro["float16"] == "4.3 D" and pro["bfloat16"] == "2.3 Z"

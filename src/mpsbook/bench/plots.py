@@ -66,16 +66,14 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
     as lines over batch size (``x``; ``ValueError`` when the rows have none). ``device_types`` maps each book machine
     to ``cpu``, ``cuda`` or ``mps``: the plot draws the reported machines and, of the book's, only Macs; a book
     machine that is not ``mps`` stays in the table beside it (a training step on an NVIDIA GPU is no line to set a
-    Mac against), and the title says so."""
+    Mac against; the table's caption says so)."""
     import matplotlib.pyplot as plt
 
     if not rows["x"].notna().any():
         raise ValueError("plot_side_by_side draws figures by batch size: rows need an 'x' (batch) column with values.")
     colours = {who: f"C{i % 10}" for i, who in enumerate(dict.fromkeys(rows["who"]))}
     not_mac = (rows["by"] == BOOK) & rows["machine"].map(lambda m: device_types.get(m) != "mps")
-    left_out = ", ".join(rows.loc[not_mac, "who"].unique())
-    legend = f"\n(in the table only, not a Mac: {left_out})" if left_out else ""
-    rows = rows[~not_mac]
+    rows = rows[~not_mac]  # the table beside the plot lists them, with a caption saying they are not Macs
     fig, ax = plt.subplots(figsize=(10, 5.2))
     for (who, by), line in rows.groupby(["who", "by"], sort=False):
         line = line.sort_values("x")
@@ -95,7 +93,7 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
     ax.legend(fontsize=7, ncol=2)
     by_whom = " and ".join(rows.loc[rows["by"] != BOOK, "by"].unique())
     filled = "filled, with error bars: this book; " if (rows["by"] == BOOK).any() else ""
-    ax.set_title(f"{title}\n{filled}hollow: reported by {by_whom}{legend}", fontsize=9)
+    ax.set_title(f"{title}\n{filled}hollow: reported by {by_whom}", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -454,11 +454,13 @@ _MATMUL_WORKLOADS = {"chsasank-matmul", "zzc0721-mm-max"}
 
 
 def _keyed(part: pd.DataFrame) -> str:
-    """Reported figures as 'value key' pairs ('11.4 D, 11.5 Z'), or '–' where none is reported."""
+    """Reported figures as 'value key' pairs ('11.4 D, 11.5 Z'), or '–' where none is reported; ordered by source
+    and then by the row each figure was read from, so that two Macs of one chip come in the same order in every
+    column of a row."""
     if part.empty:
         return "–"
-    return ", ".join(f"{v:g} {SOURCE_KEYS.get(s, s)}" for s, v in
-                     sorted(zip(part["source"], part["value"], strict=True), key=lambda sv: (sv[0], sv[1])))
+    rows = sorted(zip(part["source"], part["url"], part["value"], strict=True), key=lambda r: (r[0], r[1]))
+    return ", ".join(f"{v:g} {SOURCE_KEYS.get(s, s)}" for s, _, v in rows)
 
 
 def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
