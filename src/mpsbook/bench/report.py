@@ -20,6 +20,7 @@ import pandas as pd
 from mpsbook.bench.cases import TRAIN_IMAGES, epoch_steps
 from mpsbook.bench.peaks import peak_for, published_peaks
 from mpsbook.bench.verdict import at_floor, compare, noise
+from mpsbook.specs import gpu_configs
 from mpsbook.timing import MIN_BLOCKS_FOR_IQR
 
 BOOK = "this book"
@@ -502,12 +503,13 @@ def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tupl
         else:  # the source states no core count (or several): no peak to divide by
             peak, cores_text = None, "not stated"
         bandwidth = (peak or top).get("memory_bandwidth_gbs")
+        same_bandwidth = len(set(gpu_configs(top).values())) == 1 if top else False  # e.g. every M2: 100 GB/s
         copy = copies[(copies["chip"] == chip) & (copies["device"] == "mps")]
         best = gpu[gpu["dtype"] == "float32"]["value"].max() if len(gpu) else float("nan")
         fp32 = peak.get("float32_tflops") if peak else None
         specs[key] = {
             "GPU cores": cores_text,
-            "bandwidth GB/s": f"{float(bandwidth):g}{'' if peak else ' (top)'}" if bandwidth else "–",
+            "bandwidth GB/s": f"{float(bandwidth):g}{'' if peak or same_bandwidth else ' (top)'}" if bandwidth else "–",
             "GPU copy GB/s": _keyed(copy),
             "FP32 peak": f"{fp32:g} ({'Apple' if peak['float32_basis'] == 'stated' else 'derived'})" if fp32
             else "–",
