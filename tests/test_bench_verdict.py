@@ -80,7 +80,8 @@ def test_crossing_row_states_where_each_side_won():
     cpu = pd.DataFrame({"median_s": [1e-5, 2e-5, 2e-4, 6e-2], "iqr_s": 1e-7, "samples": 5}, index=sizes)
     row = crossing_row(accel, cpu, lambda n: f"2^{int(n).bit_length() - 1}")
     assert row == {"sizes": "2^6–2^12 (4)", "crossover": "2^10", "CPU faster": "2^6", "within noise": "2^8",
-                   "accelerator at its floor": "2^6, 2^8, 2^10", "speed-up at largest": "60 (60–60)"}
+                   "accelerator at its floor": "2^6, 2^8", "speed-up at largest": "60 (60–60)"}
+    # 2^10 (3e-5) is within 1.5x of the floor but 1.5x the size before it: its time follows the work
 
 
 def test_crossover_sentence_says_where_the_device_wins_or_that_it_never_does():
@@ -88,3 +89,13 @@ def test_crossover_sentence_says_where_the_device_wins_or_that_it_never_does():
     assert crossover_sentence(128, sizes, "mps") == "n = 128"
     assert crossover_sentence(64, sizes, "mps") == "n ≤ 64: mps is faster from the sweep's smallest size"
     assert crossover_sentence("none", sizes, "cuda") == "none: cuda is not faster by the margin at n = 256"
+
+
+def test_a_line_rising_steeply_past_its_fastest_size_has_left_its_floor():
+    import pandas as pd
+
+    from mpsbook.bench.verdict import at_floor
+
+    # an H200-like 16-bit product line: flat at ~16 µs, then 25 µs at 2048 (about 680 TFLOP/s: arithmetic)
+    line = pd.DataFrame({"median_s": [1.7e-5, 1.6e-5, 1.59e-5, 2.54e-5, 1.5e-4]}, index=[256, 512, 1024, 2048, 4096])
+    assert at_floor(line).tolist() == [True, True, True, False, False]

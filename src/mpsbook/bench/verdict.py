@@ -29,6 +29,9 @@ from mpsbook.timing import MIN_BLOCKS_FOR_IQR  # below it an IQR is not trusted 
 FLOOR = 0.10
 #: A size is on its line's per-call floor when its median is below this multiple of the line's floor.
 FLOOR_FACTOR = 1.5
+#: Past its fastest size, a line that grows by this factor or more from one size to the next has left its floor, even
+#: within FLOOR_FACTOR: its time now follows the work (a 16-bit 2048³ product on an H200 takes 1.6 times the 1024³ one).
+RISE_FACTOR = 1.5
 #: The smallest gap between two medians, as a share of the slower, that can count as faster.
 MIN_EFFECT = 0.05
 
@@ -84,12 +87,14 @@ def at_floor(line: pd.DataFrame) -> pd.Series:
     """Per size of ``line`` (indexed by size, with ``median_s``): whether its median is within :data:`FLOOR_FACTOR` of
     the line's floor (the median of its times from the smallest size up to its fastest), so that the time is the
     per-call floor rather than the work. Only sizes up to the point where the line leaves the floor, after its
-    fastest size, count: a larger size that happens to be as fast again is not on the floor."""
+    fastest size, count: it leaves at the first size above the band or :data:`RISE_FACTOR` times the size before it,
+    and a larger size that happens to be as fast again is not on the floor."""
     median = line["median_s"].sort_index().astype(float)
     floor = float(median.loc[:median.idxmin()].median())  # the flat part, not one unusually fast size
     within = median < FLOOR_FACTOR * floor
     after = median.index >= median.idxmin()
-    left = (~within & after).cumsum() > 0  # from the first size past the fastest that rises above the floor
+    rising = (median / median.shift(1)).fillna(1.0) >= RISE_FACTOR
+    left = ((~within | rising) & after).cumsum() > 0  # from the first size past the fastest that leaves the floor
     return (within & ~left).reindex(line.index)
 
 
