@@ -95,7 +95,7 @@ class Book:
         print(f"{unit} ({'higher' if higher_is_better else 'lower'} is better); reported by"
               f" {' and '.join(theirs['by'].unique())}, one run each")
         display(report.side_by_side_table(rows, unit))
-        not_mac = ours.loc[ours["machine"].map(lambda m: self.kinds.get(m) != "mps"), "who"].unique()
+        not_mac = ours.loc[report.not_a_mac(ours, self.kinds), "who"].unique()
         if len(ours):
             print("this book's rows time the training step alone (forward, backward, optimizer),"
                   " on data already on the device"

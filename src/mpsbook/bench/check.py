@@ -105,8 +105,7 @@ def check_matmul(
         key = f"{dtype}_tflops"
         if peak and peak.get(key):
             row["published_peak_tflops"] = peak[key]
-            # float32 peaks may be derived from cores × clock (peaks.csv says which); 16-bit ones are stated
-            row["peak_basis"] = peak.get("float32_basis", "stated") if dtype == "float32" else "stated"
+            row["peak_basis"] = _basis(peak, dtype)
             row["percent_of_peak"] = 100 * flop / harness / 1e12 / float(peak[key])  # type: ignore[arg-type]
             row["burst_percent_of_peak"] = 100 * flop / burst / 1e12 / float(peak[key])  # type: ignore[arg-type]
         rows.append(row)
@@ -118,14 +117,17 @@ def check_matmul(
     }
 
 
+def _basis(peak: dict[str, object], dtype: str) -> str:
+    """How a peak row's figure for ``dtype`` was obtained: float32 peaks may be derived from cores × clock
+    (``peaks.csv`` says which, 'derived: …'); 16-bit ones are stated."""
+    return str(peak.get("float32_basis", "stated")) if dtype == "float32" else "stated"
+
+
 def _peak_basis(report: dict[str, object], row: dict[str, object]) -> str:
-    """How a check row's peak was obtained: 'stated', or 'derived: …' for a float32 peak computed from cores and
-    clock; files written before the row recorded it are looked up in peaks.csv by device name."""
+    """A check row's :func:`_basis`; files written before rows recorded it are looked up in peaks.csv by device."""
     if "peak_basis" in row:
         return str(row["peak_basis"])
-    if row["dtype"] != "float32":
-        return "stated"
-    return str((peak_for(report["provenance"]["device"]["name"]) or {}).get("float32_basis", "stated"))  # type: ignore[index]
+    return _basis(peak_for(report["provenance"]["device"]["name"]) or {}, str(row["dtype"]))  # type: ignore[index]
 
 
 def print_check(report: dict[str, object]) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mpsbook.bench.report import BOOK, band_iqr, edges, has_spread, speedup_range
+from mpsbook.bench.report import BOOK, band_iqr, edges, has_spread, not_a_mac, speedup_range
 from mpsbook.bench.verdict import at_floor, noise
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
     if not rows["x"].notna().any():
         raise ValueError("plot_side_by_side draws figures by batch size: rows need an 'x' (batch) column with values.")
     colours = {who: f"C{i % 10}" for i, who in enumerate(dict.fromkeys(rows["who"]))}
-    not_mac = (rows["by"] == BOOK) & rows["machine"].map(lambda m: device_types.get(m) != "mps")
-    rows = rows[~not_mac]  # the table beside the plot lists them, with a caption saying they are not Macs
+    rows = rows[~not_a_mac(rows, device_types)]  # the table beside the plot lists them, captioned as not Macs
     fig, ax = plt.subplots(figsize=(10, 5.2))
     for (who, by), line in rows.groupby(["who", "by"], sort=False):
         line = line.sort_values("x")

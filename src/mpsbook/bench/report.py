@@ -154,6 +154,12 @@ def book_training_rows(records: pd.DataFrame, benchmark: str, unit: str,
     }, columns=list(SIDE_COLUMNS))
 
 
+def not_a_mac(rows: pd.DataFrame, device_types: Mapping[str, str]) -> pd.Series:
+    """Which side-by-side rows are this book's and come from a machine that is not ``mps`` (``device_types`` maps a
+    machine to its device type): the table keeps them, the plot leaves them out, the caption names them."""
+    return (rows["by"] == BOOK) & rows["machine"].map(lambda m: device_types.get(m) != "mps")
+
+
 def side_by_side_table(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
     """This book's and the reported figures in one narrow table: a row per machine (first this book's, then the
     reported ones), a column per batch size — or one column of ``unit`` where the figures have none — and an
