@@ -91,7 +91,7 @@ def test_warm_up_runs_for_the_time_asked():
 
 def test_training_rows_name_each_accelerator_and_its_tf32():
     book = load_book(RESULTS)
-    rows = book.training_rows("train_resnet50_32", "s/epoch")
+    rows = book.training_rows("train_resnet50_32", "s/epoch", macs_only=False)
     assert not rows.empty and set(rows["machine"]) <= {m for m, k in book.kinds.items() if k != "cpu"}
     for machine, who in zip(rows["machine"], rows["who"], strict=True):
         tf32 = book.float32_means(machine, "train_resnet50_32") != "float32"
@@ -108,12 +108,37 @@ def test_show_side_by_side_prints_displays_and_plots(capsys, monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", shown.append)
     book = load_book(RESULTS)
-    book.show_side_by_side(book.training_rows("train_distilbert_512", "samples/s"),
+    book.show_side_by_side(book.training_rows("train_distilbert_512", "samples/s", macs_only=False),
                            report.reported_rows(book.reported, "mrdbourke-distilbert-imdb-train"), "samples/s",
                            higher_is_better=True, title="t")
     out = capsys.readouterr().out
     assert out.startswith("samples/s (higher is better); reported by Daniel Bourke (mac-ml-speed-test)")
     assert len(shown) == 1 and "IQR %" in shown[0].columns
     assert "training step alone" in out and "not a Mac, so in the table only: nvidia-h200" in out
+    # by default only Macs: with no Mac's file here, the table holds the reported rows and says how to add one
+    macs = book.training_rows("train_distilbert_512", "samples/s")
+    assert macs.empty == ("mps" not in book.kinds.values())
+    book.show_side_by_side(macs, report.reported_rows(book.reported, "mrdbourke-distilbert-imdb-train"),
+                           "samples/s", higher_is_better=True, title="t")
+    out = capsys.readouterr().out
+    assert "no Mac's results file here yet" in out and len(shown) == 2
+    assert set(shown[1].index.get_level_values(0)) == {"reported"}
     book.show_implied_rates("train_resnet50_32", "mrdbourke-resnet50-cifar-train")
-    assert "images per epoch ÷ the reported s/epoch" in capsys.readouterr().out and len(shown) == 2
+    assert "images per epoch ÷ the reported s/epoch" in capsys.readouterr().out and len(shown) == 3
+
+
+def test_training_rows_keep_a_macs_steps_only_by_default():
+    import dataclasses
+
+    import pandas as pd
+
+    book = load_book(RESULTS)
+    gpu = next(m for m, k in book.kinds.items() if k == "cuda")
+    ok = book.ok.copy()
+    mac = ok[ok["machine"] == gpu].assign(machine="apple-m9", device="mps")  # the GPU's rows, as if from a Mac
+    fake = dataclasses.replace(book, ok=pd.concat([ok, mac], ignore_index=True),
+                               runs=book.runs | {"apple-m9": book.runs[gpu]}, kinds=book.kinds | {"apple-m9": "mps"})
+    rows = fake.training_rows("train_resnet50_32", "s/epoch")
+    assert set(rows["machine"]) == {"apple-m9"} and len(rows) == len(mac[mac["benchmark"] == "train_resnet50_32"]
+                                                                      .query("mode == 'eager' and dtype == 'float32'"))
+    assert gpu in set(fake.training_rows("train_resnet50_32", "s/epoch", macs_only=False)["machine"])

@@ -72,13 +72,17 @@ class Book:
             }
         return pd.DataFrame.from_dict(rows, orient="index")
 
-    def training_rows(self, benchmark: str, unit: str) -> pd.DataFrame:
-        """This book's float32 eager steps of one training workload on its accelerators, in a reported source's
-        unit (:func:`mpsbook.bench.report.book_training_rows`), each machine named by :meth:`label`, marked
-        "TF32 conv." where cuDNN ran its convolutions in TF32, and "step only" (a lower bound beside whole loops)."""
+    def training_rows(self, benchmark: str, unit: str, macs_only: bool = True) -> pd.DataFrame:
+        """This book's float32 eager steps of one training workload, in a reported source's unit
+        (:func:`mpsbook.bench.report.book_training_rows`), each machine named by :meth:`label`, marked "TF32 conv."
+        where cuDNN ran its convolutions in TF32, and "step only" (a lower bound beside whole loops). By default only
+        Macs (``mps`` runs): another accelerator's step beside a Mac's whole loop invites a ratio that is not one;
+        ``macs_only=False`` adds every accelerator."""
         names = {m: self.label(m) + ("" if self.float32_means(m, benchmark) == "float32" else ", TF32 conv.")
                  + ", step only" for m in self.runs}
-        return report.book_training_rows(self.ok[self.ok["device"] != "cpu"], benchmark, unit, names)
+        ok = self.ok
+        return report.book_training_rows(ok[ok["device"] == "mps"] if macs_only else ok[ok["device"] != "cpu"],
+                                         benchmark, unit, names)
 
     def show_side_by_side(self, ours: pd.DataFrame, theirs: pd.DataFrame, unit: str, higher_is_better: bool,
                           title: str) -> None:
@@ -100,6 +104,8 @@ class Book:
             print("this book's rows time the training step alone (forward, backward, optimizer),"
                   " on data already on the device"
                   + (f"; not a Mac, so in the table only: {', '.join(not_mac)}" if len(not_mac) else ""))
+        else:
+            print("no Mac's results file here yet: `make bench` on a Mac adds its training step to this table and plot")
         plots.plot_side_by_side(rows, unit, title, self.kinds, self.flagged)
         plt.show()
 

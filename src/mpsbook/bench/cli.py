@@ -3,6 +3,7 @@
     python -m mpsbook.bench --device auto --out results     # the accelerator, then the CPU
     python -m mpsbook.bench --device cpu --quick            # a small sweep, a minute or so
     python -m mpsbook.bench --check-matmul --device cuda    # harness vs a bare event-timed loop
+    python -m mpsbook.bench --profile-steps --device cuda   # how busy the device is in a training step
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mpsbook.bench.check import check_matmul, print_check
 from mpsbook.bench.harness import run_suite
 from mpsbook.bench.machine import slug_for
 from mpsbook.bench.results import write_results
+from mpsbook.bench.steps import profile_steps, steps_table
 from mpsbook.device import check_torch_version, resolve_device
 
 
@@ -37,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check-matmul", action="store_true",
                         help="compare the harness with a bare event-timed loop on large matmuls, then stop")
     parser.add_argument("--check-size", type=int, default=8192, help="matrix size for --check-matmul (8192)")
+    parser.add_argument("--profile-steps", action="store_true",
+                        help="profile a few training steps (the device's kernels against the wall time), then stop")
     args = parser.parse_args(argv)
     check_torch_version()
     try:
@@ -47,6 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = check_matmul(device, size=args.check_size)
         print_check(report)
         path = args.out / "checks" / f"{report['machine']}-matmul.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
+    if args.profile_steps:
+        report = profile_steps(device)
+        print("\n".join(steps_table(report)))
+        path = args.out / "checks" / f"{report['machine']}-steps.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {path}")
