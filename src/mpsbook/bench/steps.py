@@ -10,6 +10,7 @@ report to ``results/checks/<machine>-steps.json``.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,10 @@ from mpsbook.bench.cases import TRAINING, _training_case
 from mpsbook.bench.machine import provenance, slug_for
 from mpsbook.bench.results import SCHEMA_VERSION
 from mpsbook.device import synchronize
+
+# Kineto, torch.profiler's engine, logs every start and stop to stderr (into a notebook's output) unless told not to;
+# it reads this when the first profile starts
+os.environ.setdefault("KINETO_LOG_LEVEL", "6")
 
 #: The steps profiled by default: the 32×32 ResNet-50 step at a small and a large batch, eager and compiled at the
 #: batch ``make bench`` compiles, and the 224×224 step at batch 32 (49 times the work per image).
@@ -91,19 +96,21 @@ def profile_steps(device: torch.device, which: Sequence[tuple[str, int, str]] = 
             "provenance": provenance(device), "steps": rows}
 
 
+def step_text(row: dict[str, object]) -> str:
+    """One profiled step (:func:`profile_step`) in words: its wall time with the range of the timings, the host's
+    operator calls, and, where the profiler saw the device's kernels, their time and share of the step."""
+    text = (f"{1e3 * row['wall_s']:.3g} ms a step ({1e3 * row['wall_min_s']:.3g}–{1e3 * row['wall_max_s']:.3g} over"
+            f" {row['repeats']} timings), {row['aten_calls']:,.0f} aten calls")
+    if row["busy"] is None:
+        return text + " (torch.profiler records no kernels on this device)"
+    return (text + f", {row['kernels']:,.0f} kernels taking {1e3 * row['kernel_s']:.3g} ms: the device busy"
+            f" {100 * row['busy']:.0f} % of the step")
+
+
 def steps_table(report: dict[str, object]) -> list[str]:
-    """A steps report as lines of text: one per step, the wall time with its range, and where the profiler saw the
-    device's kernels, their time and share of the wall time."""
+    """A steps report (:func:`profile_steps`) as lines of text, one per step (:func:`step_text`)."""
     lines = []
     for row in report["steps"]:  # type: ignore[union-attr]
         what = f"{row['benchmark']} batch {row['batch']}, {row['mode']}"
-        if row["status"] != "ok":
-            lines.append(f"{what}: skipped ({row['note']})")
-            continue
-        line = (f"{what}: {1e3 * row['wall_s']:.3g} ms a step ({1e3 * row['wall_min_s']:.3g}–"
-                f"{1e3 * row['wall_max_s']:.3g} over {row['repeats']} timings), {row['aten_calls']:,.0f} aten calls")
-        if row["busy"] is not None:
-            line += (f", {row['kernels']:,.0f} kernels taking {1e3 * row['kernel_s']:.3g} ms: the device busy"
-                     f" {100 * row['busy']:.0f} % of the step")
-        lines.append(line)
+        lines.append(f"{what}: " + (step_text(row) if row["status"] == "ok" else f"skipped ({row['note']})"))
     return lines
