@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 import torch
@@ -57,10 +58,13 @@ def profile_step(step: Callable[[], object], device: torch.device, steps: int = 
     activities = [torch.profiler.ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(torch.profiler.ProfilerActivity.CUDA)
-    with torch.profiler.profile(activities=activities) as prof:
-        for _ in range(steps):
-            step()
-        synchronize(device)
+    with warnings.catch_warnings():
+        # some releases warn that a profile keeps only its last cycle's events: this one has a single cycle
+        warnings.filterwarnings("ignore", message=".*Profiler clears events")
+        with torch.profiler.profile(activities=activities) as prof:
+            for _ in range(steps):
+                step()
+            synchronize(device)
     events = prof.events()
     ops = sum(e.device_type == torch.autograd.DeviceType.CPU and e.name.startswith("aten::") for e in events)
     wall = statistics.median(walls)
