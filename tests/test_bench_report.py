@@ -109,6 +109,8 @@ def test_side_by_side_table_is_narrow_and_keeps_the_spread():
     assert table.loc[("reported", "Apple M3 GPU"), "IQR %"] == "–"
     without_batch = report.side_by_side_table(rows.assign(x=np.nan).drop_duplicates("who"), "TFLOP/s")
     assert list(without_batch.columns) == ["TFLOP/s", "IQR %"]
+    reported_only = report.side_by_side_table(report.reported_rows(_reported(), "w"), "s/epoch")
+    assert "IQR %" not in reported_only.columns  # no row of this book's: no spread column of dashes
 
 
 
@@ -244,7 +246,7 @@ def test_error_bars_are_the_verdicts_noise_margin():
     assert list(fast) == pytest.approx([0.9e-3, 0.9e-3]) and list(slow) == pytest.approx([1.1e-3, 1.1e-3])
     fig = plots.plot_time_sweep({"cpu": t}, xlabel="n")
     labels = [x.get_text() for x in fig.axes[0].get_legend().get_texts()]
-    assert "cpu, this page (median ± noise margin)" in labels
+    assert "cpu, this page (median ± IQR)" in labels
 
 
 def test_plot_speedups_draws_the_ratio_and_its_iqr_band():
@@ -448,4 +450,12 @@ def test_log_ticks_label_a_narrow_range():
     fig.canvas.draw()
     labels = {t.get_text() for t in ax.get_yticklabels() if t.get_text()}
     assert {"300", "500", "1000"} <= labels
+    fig2, ax2 = plt.subplots()
+    ax2.plot([1, 2], [60, 160])
+    ax2.set_yscale("log")
+    plots._log_ticks(ax2.yaxis)
+    fig2.canvas.draw()
+    small = {t.get_text() for t in ax2.get_yticklabels() if t.get_text()}
+    assert {"70", "100", "150"} <= small and not any(label.endswith(".0") for label in small)  # no "150.0"
     plt.close(fig)
+    plt.close(fig2)

@@ -51,12 +51,12 @@ def _size_ticks(ax, sizes: set[int], reported: Mapping[str, tuple[pd.Series, str
 def _log_ticks(axis) -> None:
     """Plain-number labels on a log axis: at 1, 2 and 5 times each power of ten, and more (1.5, 3, 7) where the
     axis spans less than a decade and a half, so that a narrow range still carries three or more labels."""
-    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     low, high = axis.get_view_interval()
     subs = (1.0, 2.0, 5.0) if math.log10(high / low) >= 1.5 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
     axis.set_major_locator(LogLocator(subs=subs))
-    axis.set_major_formatter(ScalarFormatter())
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 150, not 150.0; 0.5 stays 0.5
     axis.set_minor_formatter(NullFormatter())
 
 
@@ -116,7 +116,7 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
         fast, slow = margin_edges(t)
         rate = flop / t["median_s"].to_numpy(dtype=float) / 1e9
         ax.errorbar(t.index, rate, yerr=[rate - flop / slow / 1e9, flop / fast / 1e9 - rate], marker="o", capsize=3,
-                    color=colours[name], linewidth=2, label=f"{name}, this page (median ± noise margin)")
+                    color=colours[name], linewidth=2, label=f"{name}, this page (median ± IQR)")
         sizes |= {int(n) for n in t.index}
     others = iter(f"C{i}" for i in range(len(live), 10))
     _draw_reported(ax, reported, lambda key: colours.get(key) or next(others, "grey"))
@@ -236,7 +236,7 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
         median = t["median_s"].to_numpy(dtype=float)
         fast, slow = margin_edges(t)
         ax.errorbar(t.index, median * 1e6, yerr=[(median - fast) * 1e6, (slow - median) * 1e6], marker="o",
-                    capsize=3, label=f"{name}, this page (median ± noise margin)")
+                    capsize=3, label=f"{name}, this page (median ± IQR)")
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, {crossover:,} elements")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)

@@ -163,8 +163,8 @@ def not_a_mac(rows: pd.DataFrame, device_types: Mapping[str, str]) -> pd.Series:
 def side_by_side_table(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
     """This book's and the reported figures in one narrow table: a row per machine (first this book's, then the
     reported ones), a column per batch size — or one column of ``unit`` where the figures have none — and an
-    ``IQR %`` column: the range of this book's spreads over the row, '–' where there is none (a reported figure,
-    or single blocks)."""
+    ``IQR %`` column where the table holds any of this book's rows: the range of this book's spreads over the row,
+    '–' where there is none (a reported figure, or single blocks)."""
     by_x = rows["x"].notna().any()
     frame = rows.assign(source=np.where(rows["by"] == BOOK, BOOK, "reported"),
                         column=rows["x"].map(lambda v: int(v) if pd.notna(v) else unit),
@@ -183,8 +183,9 @@ def side_by_side_table(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
         known = sorted({s for s in shares if s != "–"}, key=_share_value)
         return "–" if not known else known[0] if len(known) == 1 else f"{known[0]}–{known[-1]}"
 
-    spreads = {(source, who): spread(g) for (source, who), g in frame.groupby(["source", "who"], sort=False)}
-    table["IQR %"] = [spreads[key] for key in table.index]
+    if (frame["source"] == BOOK).any():  # reported figures carry no spread: a column of dashes says nothing
+        spreads = {(source, who): spread(g) for (source, who), g in frame.groupby(["source", "who"], sort=False)}
+        table["IQR %"] = [spreads[key] for key in table.index]
     return table.fillna("–")
 
 
