@@ -9,6 +9,7 @@ The modules read as the pipeline:
   all records as one table;
 - :mod:`~mpsbook.bench.peaks` — published peaks to compare with, each with its source;
 - :mod:`~mpsbook.bench.check` — the harness checked against a bare event-timed loop;
+- :mod:`~mpsbook.bench.steps` — where a training step's time goes: the device's kernels against its wall time;
 - :mod:`~mpsbook.bench.verdict` — faster, slower or within noise, and the crossover size;
 - :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``;
 - :mod:`~mpsbook.bench.book` — the results folder as chapter 10 and its appendix read it (``load_book``), and
