@@ -123,7 +123,7 @@ def test_implied_rates_and_their_summary():
     assert m1_pro["% of peak"] == pytest.approx(100 * m1_pro["TFLOP/s"] / 5.308, rel=1e-3)  # derived 16-core peak
     assert math.isnan(rates.iloc[1]["% of peak"])  # the source states no GPU cores: no peak, no percentage
     lines = report.rate_lines(rates)
-    assert lines[0].startswith("as a share of the GPU's derived float32 peak")
+    assert lines[0].startswith("the whole loop's implied rate as a share of the GPU's derived float32 peak")
     assert "Apple M1 Pro (16-core GPU)" in lines[0]
     assert lines[1].endswith("32: 6.6×")  # 184 s ÷ 27.8 s
 
@@ -222,13 +222,14 @@ def test_dtype_speedups_reported_and_plotted():
     timings = {"float32": _live()["cpu"], "float16": _live()["mps"]}
     fig = plots.plot_dtype_speedups(timings, reported=ratios)
     lines = {line.get_label(): line for ax in fig.axes for line in ax.get_lines()}
-    assert len(fig.axes) == 2  # the reported Macs get their own panel and scale
-    assert {line.get_label() for line in fig.axes[1].get_lines()} >= {"M1 Pro GPU float16, Z #191 (reported)"}
+    assert len(fig.axes) == 2  # the reported Macs get their own panel and scale, the first
+    assert {line.get_label() for line in fig.axes[0].get_lines()} >= {"M1 Pro GPU float16, Z #191 (reported)"}
+    assert "this page" not in " ".join(line.get_label() for line in fig.axes[0].get_lines())
     x, y = lines["float16, this page"].get_data()
     assert list(x) == [64, 1024] and y == pytest.approx([0.1, 10.0])  # float32 time ÷ float16 time
-    markers = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "None"]
+    markers = [line for line in fig.axes[1].get_lines() if line.get_linestyle() == "None"]
     assert "grey" in {line.get_color() for line in markers}  # 64: both lines on their floor
-    assert "both at the per-call floor (overhead)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "both at the per-call floor (overhead)" in [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert lines["M1 Pro GPU float16, Z #191 (reported)"].get_color() == lines["float16, this page"].get_color()
     assert lines["M1 Pro GPU bfloat16, Z #191 (reported)"].get_markerfacecolor() == "none"
 

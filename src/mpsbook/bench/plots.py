@@ -290,11 +290,11 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
     allow (:func:`mpsbook.bench.report.speedup_range`); points where both lines sit on their per-call floor
     (:func:`mpsbook.bench.verdict.at_floor`) are drawn grey, their ratio being overhead. ``reported``
     (:func:`mpsbook.bench.report.reported_dtype_speedups`) adds others' ratios, hollow and in the dtype's colour, in a
-    second panel with its own scale, so that a device whose ratios run far from 1 does not flatten them."""
+    first panel with its own scale, so that a device whose ratios run far from 1 does not flatten them."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2 if reported else 1, figsize=(13, 4.4) if reported else (8, 4.4), squeeze=False)
-    ax = axes[0][0]
+    ax = axes[0][-1]  # the reported Macs, where there are any, come first: on a Mac page they are the reference
     colours = {name: f"C{i}" for i, name in enumerate(n for n in timings if n != reference)}
     ref = timings[reference]
     floor_named = False  # the grey points' legend entry, once
@@ -315,7 +315,7 @@ def plot_dtype_speedups(timings: Mapping[str, pd.DataFrame], reference: str = "f
                  fontsize=9)
     _ratio_axes(ax, {int(n) for t in timings.values() for n in t.index}, reference)
     if reported:
-        other = axes[0][1]
+        other = axes[0][0]
         _draw_reported(other, reported, lambda key: colours.get(key, "grey"))
         other.set_title("reported Macs (hollow: one run each), on a scale of their own", fontsize=9)
         _ratio_axes(other, set(), reference, reported)

@@ -213,7 +213,8 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
     shares = rates.dropna(subset=["% of peak"]).sort_values("batch", kind="stable").groupby("reported", sort=False)
     first, last = shares["% of peak"].first(), shares["% of peak"].last()
     if len(last):
-        lines.append("as a share of the GPU's derived float32 peak, smallest → largest batch: "
+        lines.append("the whole loop's implied rate as a share of the GPU's derived float32 peak, smallest → largest"
+                     " batch: "
                      + "; ".join(f"{who} {a:.0f} → {b:.0f} %" for who, a, b in zip(first.index, first, last,
                                                                                     strict=True))
                      + f" (at the largest batch: {last.min():.0f}–{last.max():.0f} %)")
