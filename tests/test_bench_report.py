@@ -259,7 +259,7 @@ def test_plot_speedups_draws_the_ratio_and_its_iqr_band():
     assert list(x) == [64, 1024] and y == pytest.approx([0.1, 10.0])  # CPU time ÷ accelerator time
     assert len(ax_mm.collections) == 1  # the band
     legend = [t.get_text() for t in ax_mm.get_legend().get_texts()]
-    assert legend.count("accelerator at its per-call floor (the ratio is overhead)") == 1  # n = 64 sits on it
+    assert legend.count("accelerator at its per-call floor (the ratio: a lower bound)") == 1  # n = 64 sits on it
 
 
 def _timing(median_s: float, iqr_s: float, samples: int) -> SimpleNamespace:

@@ -265,10 +265,10 @@ def plot_speedups(curves: Mapping[tuple[str, str], pd.DataFrame]) -> Figure:
         n = c.index.astype(float)
         (drawn,) = ax.plot(n, ratio, label=f"{name}: {case}")
         acc = c[["median_s_acc"]].rename(columns={"median_s_acc": "median_s"})
-        floor = at_floor(acc).to_numpy()  # the accelerator's time is its per-call floor: the ratio is its host's
+        floor = at_floor(acc).to_numpy()  # on its per-call floor: the ratio understates its advantage in the work
         ax.plot(n[~floor], ratio[~floor], "o", color=drawn.get_color())
         ax.plot(n[floor], ratio[floor], "o", color="grey", label=None if ax in floor_named or not floor.any()
-                else "accelerator at its per-call floor (the ratio is overhead)")
+                else "accelerator at its per-call floor (the ratio: a lower bound)")
         if floor.any():
             floor_named.add(ax)
         ax.fill_between(n, low, high, color=drawn.get_color(), alpha=0.25)
