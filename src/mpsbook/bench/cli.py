@@ -24,6 +24,14 @@ from mpsbook.bench.steps import profile_steps, steps_table
 from mpsbook.device import check_torch_version, resolve_device
 
 
+def _write_check(out: Path, report: dict[str, object], kind: str) -> None:
+    """Write a check's report to ``out/checks/<machine>-<kind>.json`` and say where."""
+    path = out / "checks" / f"{report['machine']}-{kind}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mpsbook.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -50,18 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check_matmul:
         report = check_matmul(device, size=args.check_size)
         print_check(report)
-        path = args.out / "checks" / f"{report['machine']}-matmul.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
+        _write_check(args.out, report, "matmul")
         return 0
     if args.profile_steps:
         report = profile_steps(device)
         print("\n".join(steps_table(report)))
-        path = args.out / "checks" / f"{report['machine']}-steps.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
+        _write_check(args.out, report, "steps")
         return 0
     if args.threads < 0:
         parser.error(f"--threads must be a positive number of threads, got {args.threads}")
