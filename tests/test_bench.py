@@ -220,6 +220,7 @@ def test_provenance_records_the_tf32_switches():
     assert software["cudnn_conv_fp32_precision"] == torch.backends.cudnn.conv.fp32_precision
     assert software["cudnn_rnn_fp32_precision"] == torch.backends.cudnn.rnn.fp32_precision
     assert software["mkldnn_matmul_fp32_precision"] == torch.backends.mkldnn.matmul.fp32_precision == "none"
+    assert software["cudnn_benchmark"] is False  # the suite leaves cuDNN's algorithm choice to its heuristics
 
 
 def test_provenance_records_the_cpus_16_bit_and_matrix_features(monkeypatch):

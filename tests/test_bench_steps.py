@@ -31,6 +31,7 @@ def test_profile_step_counts_the_hosts_operator_calls_and_no_kernels_on_the_cpu(
     # forward (2 linear, relu), loss, backward and SGD: dozens of aten calls per step, counted per step
     assert 10 < row["aten_calls"] < 1000
     assert row["kernels"] is None and row["kernel_s"] is None and row["busy"] is None  # no device activity
+    assert 0 < row["host_s"] <= 10 * row["wall_max_s"]  # on the CPU the host issues and runs the step itself
 
 
 def test_profile_step_rejects_no_steps():
@@ -39,9 +40,9 @@ def test_profile_step_rejects_no_steps():
 
 
 def test_profile_steps_names_what_it_accepts():
-    with pytest.raises(ValueError, match=r"profile a training benchmark .*train_resnet50_32.* eager or compile"):
+    with pytest.raises(ValueError, match=r"training benchmark .*train_resnet50_32.* eager, compile, reduce-overhead"):
         steps.profile_steps(CPU, [("matmul", 1, "eager")])
-    with pytest.raises(ValueError, match="eager or compile"):
+    with pytest.raises(ValueError, match="eager, compile, reduce-overhead"):
         steps.profile_steps(CPU, [("train_resnet50_32", 1, "jit")])
 
 
@@ -64,10 +65,13 @@ def test_steps_table_gives_the_busy_share_where_kernels_were_recorded_and_names_
         {"benchmark": "train_resnet50_224", "batch": 512, "mode": "eager", "status": "skipped",
          "note": "CUDA out of memory"},
     ]}
-    busy, skipped = steps.steps_table(report)
+    busy, skipped = steps.steps_table(report)  # a report from before host_s: no host time in the line
     assert busy == ("train_resnet50_32 batch 32, eager: 20 ms a step (19–21 over 5 timings), 2,641 aten calls,"
                     " 656 kernels taking 5 ms: the device busy 25 % of the step")
     assert skipped == "train_resnet50_224 batch 512, eager: skipped (CUDA out of memory)"
+    report["steps"][0]["host_s"] = 0.0183
+    assert steps.steps_table(report)[0].startswith(
+        "train_resnet50_32 batch 32, eager: 20 ms a step (19–21 over 5 timings), issued by the host in 18.3 ms,")
 
 
 def test_cli_profile_steps_writes_the_report_to_checks(tmp_path, capsys, monkeypatch):

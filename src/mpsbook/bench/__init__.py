@@ -14,6 +14,8 @@ The modules read as the pipeline:
 - :mod:`~mpsbook.bench.cli` — ``python -m mpsbook.bench``;
 - :mod:`~mpsbook.bench.book` — the results folder as chapter 10 and its appendix read it (``load_book``), and
   the side-by-side tables and plots of chapter 10's section 4;
+- :mod:`~mpsbook.bench.sidebyside` — this book's own steps of a reported workload on machines that are not Macs,
+  every variant with its spread, and the ratio to the reported Macs' whole loops (a bound from one side);
 - :mod:`~mpsbook.bench.live` — chapter 10's live sweeps on the reader's device, and the checks of its parameters;
 - :mod:`~mpsbook.bench.report` and :mod:`~mpsbook.bench.plots` — how chapter 10 shows results: spread, narrow
   tables, side-by-side plots (``from mpsbook.bench import plots, report``; not re-exported, so ``make bench`` needs

@@ -109,6 +109,37 @@ class Book:
         plots.plot_side_by_side(rows, unit, title, self.kinds, self.flagged)
         plt.show()
 
+    def show_measured_here(self, benchmark: str, workload: str, unit: str) -> None:
+        """This book's own steps of ``benchmark`` on the machines that are not Macs, every variant with its IQR
+        (:func:`mpsbook.bench.sidebyside.measured_table`), then each machine's float32 step against the reported
+        Macs' whole loops of ``workload`` (:func:`mpsbook.bench.sidebyside.loop_ratios`)."""
+        from IPython.display import display
+
+        from mpsbook.bench.sidebyside import loop_ratios, measured_table, variant_name
+
+        ok = self.ok[self.ok["device"] != "mps"]
+
+        def tf32(machine: str, dtype: str) -> str:
+            return "" if dtype != "float32" or self.float32_means(machine, benchmark) == "float32" else " (TF32 conv.)"
+
+        print(f"{unit} of this book's step alone (forward, backward, optimizer; data already on the device), on the"
+              " machines that are not Macs:")
+        display(measured_table(ok, benchmark, unit,
+                               lambda m, mode, dtype: f"{self.label(m)}: {variant_name(mode, dtype)}{tf32(m, dtype)}"))
+        names = {m: self.label(m) + tf32(m, "float32") for m in self.runs}
+        ours = report.book_training_rows(ok, benchmark, unit, names)
+        ours = ours.sort_values("machine", key=lambda m: m.map(self.kinds).eq("cpu"), kind="stable")
+        macs = self.reported[self.reported["device"] == "mps"]
+        theirs = report.reported_rows(macs, workload)
+        ratios = loop_ratios(ours, theirs, unit)
+        if ratios.empty:
+            print("no batch size in common with the reported Macs: no ratio")
+            return
+        print(f"float32 step ÷ the whole loop of each of the {theirs['who'].nunique()} reported Macs (the range over"
+              " them): at most how many times faster this machine runs the step; below 1, the Macs run it at least"
+              " 1/ratio times faster")
+        display(ratios)
+
     def show_implied_rates(self, benchmark: str, workload: str) -> None:
         """What each reported epoch of ``workload`` implies in TFLOP/s
         (:func:`mpsbook.bench.report.implied_rate_table`), displayed with its two summary lines."""

@@ -96,7 +96,9 @@ def precision_settings() -> dict[str, object]:
     ``cudnn_allow_tf32`` (True by default: cuDNN may run float32 convolutions and RNNs on TF32 tensor cores) and,
     where this torch has them (the ``fp32_precision`` API), ``cudnn_conv_fp32_precision`` and
     ``cudnn_rnn_fp32_precision`` ("tf32" by default), and oneDNN's ``mkldnn_matmul_fp32_precision`` for CPU products
-    ("none" by default: full float32). ``None`` where this torch lacks a switch. They are global
+    ("none" by default: full float32), and ``cudnn_benchmark`` (False by default: cuDNN picks each convolution's
+    algorithm by heuristics instead of timing the candidates; the suite leaves it so). ``None`` where this torch
+    lacks a switch. They are global
     settings: they read the same without a GPU, and they change nothing on ``mps`` or ``cpu``.
     """
 
@@ -115,6 +117,7 @@ def precision_settings() -> dict[str, object]:
         "cudnn_allow_tf32": read(lambda: bool(cudnn.allow_tf32)),
         "cudnn_conv_fp32_precision": read(lambda: str(cudnn.conv.fp32_precision)),
         "cudnn_rnn_fp32_precision": read(lambda: str(cudnn.rnn.fp32_precision)),
+        "cudnn_benchmark": read(lambda: bool(cudnn.benchmark)),
         # oneDNN's switch for CPU float32 products: "bf16" or "tf32" would let a CPU with AMX round them
         "mkldnn_matmul_fp32_precision": read(lambda: str(torch.backends.mkldnn.matmul.fp32_precision)),
     }

@@ -130,14 +130,16 @@ def reported_rows(reported: pd.DataFrame, workload: str) -> pd.DataFrame:
 
 
 def book_training_rows(records: pd.DataFrame, benchmark: str, unit: str,
-                       names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """This book's float32 eager steps of one training workload (rows of :func:`records_frame`) in a reported
-    source's unit — ``"s/epoch"`` (⌈images ÷ batch⌉ × the median step, data loading left out) or ``"samples/s"``
-    — with error-bar ends from the IQR (none for a single block). ``names`` maps a machine to the name shown."""
+                       names: Mapping[str, str] | None = None, mode: str = "eager",
+                       dtype: str = "float32") -> pd.DataFrame:
+    """This book's steps of one training workload (rows of :func:`records_frame`; float32 eager unless ``mode`` and
+    ``dtype`` say otherwise) in a reported source's unit — ``"s/epoch"`` (⌈images ÷ batch⌉ × the median step, data
+    loading left out) or ``"samples/s"`` — with error-bar ends from the IQR (none for a single block). ``names`` maps
+    a machine to the name shown."""
     if unit not in ("s/epoch", "samples/s"):
         raise ValueError(f"unit must be 's/epoch' or 'samples/s'; got {unit!r}.")
-    part = records[(records["benchmark"] == benchmark) & (records["mode"] == "eager")
-                   & (records["dtype"] == "float32")]
+    part = records[(records["benchmark"] == benchmark) & (records["mode"] == mode)
+                   & (records["dtype"] == dtype)]
     median = part["median_s"].to_numpy(dtype=float)
     fast, slow = edges(median, band_iqr(part).to_numpy(dtype=float))
     if unit == "s/epoch":

@@ -13,8 +13,8 @@ Schema ``mpsbook-bench``, version 2 (:data:`SCHEMA_VERSION`)::
                     software {python, torch, cuda, cudnn, mps_fallback_env, mps_prefer_metal_env, mps_fast_math_env,
                               float32_matmul_precision,
                               cuda_matmul_allow_tf32, cudnn_allow_tf32, cudnn_conv_fp32_precision,
-                              cudnn_rnn_fp32_precision, mkldnn_matmul_fp32_precision, torchvision, transformers,
-                              numpy}
+                              cudnn_rnn_fp32_precision, cudnn_benchmark, mkldnn_matmul_fp32_precision, torchvision,
+                              transformers, numpy}
                     date_utc, flags (why the run may understate the machine; empty when clean)
     results         one record per case, keys RECORD_KEYS (None where a figure does not apply):
                     benchmark, dtype, size, batch, shape, mode ("eager" | "compile"), status ("ok" | "skipped" |
@@ -29,7 +29,7 @@ reads them as eager cases with no flags, so older machines stay in the plots. Pr
 version bump, because nothing reads them as required (``host.mac_power_end``, ``host.performance_cores``,
 ``host.cpu_features``, ``software.mps_fallback_env``, ``mps_prefer_metal_env``, ``mps_fast_math_env``;
 ``software.cuda_matmul_allow_tf32``, ``cudnn_allow_tf32``, ``cudnn_conv_fp32_precision``, ``cudnn_rnn_fp32_precision``,
-``mkldnn_matmul_fp32_precision``),
+``cudnn_benchmark``, ``mkldnn_matmul_fp32_precision``),
 are simply absent from older files: "not recorded", not "off".
 """
 

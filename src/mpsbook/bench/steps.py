@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from mpsbook.batchsize import release_memory
-from mpsbook.bench.cases import TRAINING, _training_case
+from mpsbook.bench.cases import COMPILE_MODES, TRAINING, _training_case
 from mpsbook.bench.machine import provenance, slug_for
 from mpsbook.bench.results import SCHEMA_VERSION
 from mpsbook.device import synchronize
@@ -28,20 +28,24 @@ from mpsbook.device import synchronize
 # it reads this when the first profile starts
 os.environ.setdefault("KINETO_LOG_LEVEL", "6")
 
-#: The steps profiled by default: the 32×32 ResNet-50 step at a small and a large batch, eager and compiled at the
-#: batch ``make bench`` compiles, and the 224×224 step at batch 32 (49 times the work per image).
+#: The steps profiled by default: the 32×32 ResNet-50 step at a small and a large batch, eager and compiled (default
+#: mode, and "reduce-overhead": CUDA graphs) at the batch ``make bench`` compiles, and the 224×224 step at batch 32
+#: (49 times the work per image).
 DEFAULT_STEPS: tuple[tuple[str, int, str], ...] = (
     ("train_resnet50_32", 32, "eager"), ("train_resnet50_32", 512, "eager"),
     ("train_resnet50_32", 128, "eager"), ("train_resnet50_32", 128, "compile"),
-    ("train_resnet50_224", 32, "eager"),
+    ("train_resnet50_32", 128, "reduce-overhead"), ("train_resnet50_224", 32, "eager"),
 )
+MODES = ("eager", *COMPILE_MODES)
 
 
 def profile_step(step: Callable[[], object], device: torch.device, steps: int = 5, repeats: int = 5,
                  warmup: int = 5) -> dict[str, float | int | None]:
-    """Wall time of ``step`` (the median of ``repeats`` timings of ``steps`` steps, synchronised, profiler off), then
-    one profiled run of ``steps`` steps: operator calls (``aten::`` events, nested ones included) and, on CUDA,
-    kernels and their summed time per step, and ``busy``, that time as a share of the wall time (None elsewhere)."""
+    """Wall time of ``step`` (the median of ``repeats`` timings of ``steps`` steps, synchronised, profiler off); the
+    host's time to issue one step from an idle device, without waiting for it (``host_s``, median of ``repeats``:
+    close to the wall time, the host paces the step); then one profiled run of ``steps`` steps: operator calls
+    (``aten::`` events, nested ones included) and, on CUDA, kernels and their summed time per step, and ``busy``,
+    that time as a share of the wall time (None elsewhere)."""
     if steps < 1 or repeats < 1 or warmup < 0:
         raise ValueError(f"steps and repeats must be at least 1 and warmup at least 0; got {steps}, {repeats}, "
                          f"{warmup}.")
@@ -55,6 +59,13 @@ def profile_step(step: Callable[[], object], device: torch.device, steps: int = 
             step()
         synchronize(device)
         walls.append((time.perf_counter() - start) / steps)
+    hosts = []
+    for _ in range(repeats):
+        synchronize(device)  # the device idle: the step's calls return as soon as they are queued
+        start = time.perf_counter()
+        step()
+        hosts.append(time.perf_counter() - start)
+    synchronize(device)
     activities = [torch.profiler.ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(torch.profiler.ProfilerActivity.CUDA)
@@ -70,6 +81,7 @@ def profile_step(step: Callable[[], object], device: torch.device, steps: int = 
     wall = statistics.median(walls)
     row: dict[str, float | int | None] = {
         "wall_s": wall, "wall_min_s": min(walls), "wall_max_s": max(walls), "repeats": repeats, "steps": steps,
+        "host_s": statistics.median(hosts),
         "aten_calls": ops / steps, "kernels": None, "kernel_s": None, "busy": None,
     }
     if device.type == "cuda":
@@ -85,9 +97,9 @@ def profile_steps(device: torch.device, which: Sequence[tuple[str, int, str]] = 
     with the run's provenance. A step that fails (out of memory, say) is recorded as skipped with its error."""
     rows = []
     for benchmark, batch, mode in which:
-        if benchmark not in TRAINING or mode not in ("eager", "compile"):
-            raise ValueError(f"profile a training benchmark ({', '.join(TRAINING)}) in mode eager or compile; got "
-                             f"{benchmark!r}, {mode!r}.")
+        if benchmark not in TRAINING or mode not in MODES:
+            raise ValueError(f"profile a training benchmark ({', '.join(TRAINING)}) in mode {', '.join(MODES)}; "
+                             f"got {benchmark!r}, {mode!r}.")
         row: dict[str, object] = {"benchmark": benchmark, "batch": batch, "mode": mode, "dtype": "float32"}
         try:
             row |= {"status": "ok", **profile_step(_training_case(benchmark, batch, "float32", mode).build(device),
@@ -102,9 +114,13 @@ def profile_steps(device: torch.device, which: Sequence[tuple[str, int, str]] = 
 
 def step_text(row: dict[str, object]) -> str:
     """One profiled step (:func:`profile_step`) in words: its wall time with the range of the timings, the host's
-    operator calls, and, where the profiler saw the device's kernels, their time and share of the step."""
+    time to issue it (where recorded), the operator calls, and, where the profiler saw the device's kernels, their
+    time and share of the step."""
     text = (f"{1e3 * row['wall_s']:.3g} ms a step ({1e3 * row['wall_min_s']:.3g}–{1e3 * row['wall_max_s']:.3g} over"
-            f" {row['repeats']} timings), {row['aten_calls']:,.0f} aten calls")
+            f" {row['repeats']} timings)")
+    if row.get("host_s") is not None:  # reports written before host_s was recorded have none
+        text += f", issued by the host in {1e3 * row['host_s']:.3g} ms"
+    text += f", {row['aten_calls']:,.0f} aten calls"
     if row["busy"] is None:
         return text + " (torch.profiler records no kernels on this device)"
     return (text + f", {row['kernels']:,.0f} kernels taking {1e3 * row['kernel_s']:.3g} ms: the device busy"
