@@ -62,10 +62,12 @@ def test_show_measured_here_on_the_stored_results(capsys, monkeypatch):
     book = load_book(RESULTS)
     book.show_measured_here("train_resnet50_32", "mrdbourke-resnet50-cifar-train", "s/epoch")
     out = capsys.readouterr().out
-    assert out.startswith("s/epoch of this book's step alone") and "reported Macs" in out
+    assert out.startswith("s/epoch of this book's step alone") and "how many times faster each float32 step" in out
     measured, ratios = shown
-    assert not any(book.kinds[m] == "mps" for m in book.runs if any(i.startswith(m) for i in measured.index))
     gpu = next(m for m, k in book.kinds.items() if k == "cuda")
+    # the GPU and the CPU its own run timed; not a CPU file with no accelerator run of its own
+    assert book.measured_here() == [gpu, book.runs[gpu]["cpu_baseline"]]
+    assert {i.split(":")[0] for i in measured.index} == set(book.measured_here())
     assert measured.index[0] == f"{gpu}: float32 (TF32 conv.)" and ratios.index[0] == f"{gpu} (TF32 conv.)"
     assert all(cell == "–" or cell.endswith("×") for cell in ratios.to_numpy().ravel())
     book.show_measured_here("train_resnet50_32", "no-such-workload", "s/epoch")

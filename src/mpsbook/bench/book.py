@@ -109,35 +109,44 @@ class Book:
         plots.plot_side_by_side(rows, unit, title, self.kinds, self.flagged)
         plt.show()
 
+    def measured_here(self) -> list[str]:
+        """The machines :meth:`show_measured_here` shows: each accelerator that is not a Mac's GPU, then the CPU that
+        the same run timed as its baseline (a Mac's CPU among them, where a Mac has run ``make bench``). A CPU file
+        with no accelerator run of its own, such as a build machine's, is left out."""
+        accelerators = [m for m, kind in self.kinds.items() if kind not in ("cpu", "mps")]
+        baselines = [self.runs[m].get("cpu_baseline") for m, kind in self.kinds.items() if kind != "cpu"]
+        return accelerators + sorted({b for b in baselines if b in self.runs})
+
     def show_measured_here(self, benchmark: str, workload: str, unit: str) -> None:
-        """This book's own steps of ``benchmark`` on the machines that are not Macs, every variant with its IQR
-        (:func:`mpsbook.bench.sidebyside.measured_table`), then each machine's float32 step against the reported
-        Macs' whole loops of ``workload`` (:func:`mpsbook.bench.sidebyside.loop_ratios`)."""
+        """This book's own steps of ``benchmark`` on :meth:`measured_here`'s machines, every variant with its IQR
+        (:func:`mpsbook.bench.sidebyside.measured_table`), then how many times faster each machine's float32 step is
+        than the reported Macs' whole loops of ``workload`` (:func:`mpsbook.bench.sidebyside.loop_ratios`)."""
         from IPython.display import display
 
         from mpsbook.bench.sidebyside import loop_ratios, measured_table, variant_name
 
-        ok = self.ok[self.ok["device"] != "mps"]
+        machines = self.measured_here()
+        ok = self.ok[self.ok["machine"].isin(machines)]
 
         def tf32(machine: str, dtype: str) -> str:
             return "" if dtype != "float32" or self.float32_means(machine, benchmark) == "float32" else " (TF32 conv.)"
 
-        print(f"{unit} of this book's step alone (forward, backward, optimizer; data already on the device), on the"
-              " machines that are not Macs:")
+        print(f"{unit} of this book's step alone (forward, backward, optimizer; data already on the device), on"
+              f" {', '.join(machines)}:")
         display(measured_table(ok, benchmark, unit,
                                lambda m, mode, dtype: f"{self.label(m)}: {variant_name(mode, dtype)}{tf32(m, dtype)}"))
-        names = {m: self.label(m) + tf32(m, "float32") for m in self.runs}
+        names = {m: self.label(m) + tf32(m, "float32") for m in machines}
         ours = report.book_training_rows(ok, benchmark, unit, names)
-        ours = ours.sort_values("machine", key=lambda m: m.map(self.kinds).eq("cpu"), kind="stable")
+        ours = ours.sort_values("machine", key=lambda m: m.map(machines.index), kind="stable")
         macs = self.reported[self.reported["device"] == "mps"]
         theirs = report.reported_rows(macs, workload)
         ratios = loop_ratios(ours, theirs, unit)
         if ratios.empty:
             print("no batch size in common with the reported Macs: no ratio")
             return
-        print(f"float32 step ÷ the whole loop of each of the {theirs['who'].nunique()} reported Macs (the range over"
-              " them): at most how many times faster this machine runs the step; below 1, the Macs run it at least"
-              " 1/ratio times faster")
+        print(f"how many times faster each float32 step is than the whole loop of the {theirs['who'].nunique()}"
+              " reported Macs (their range): at most how much faster that machine runs the step; below 1, the Macs"
+              " run it at least 1/ratio times faster")
         display(ratios)
 
     def show_implied_rates(self, benchmark: str, workload: str) -> None:
