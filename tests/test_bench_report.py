@@ -121,6 +121,7 @@ def test_implied_rates_and_their_summary():
     assert rates["TFLOP/s"].tolist() == pytest.approx([0.5e9 * images / v / 1e12 for v in (249.0, 184.0, 27.8)])
     m1_pro = rates.iloc[0]
     assert m1_pro["% of peak"] == pytest.approx(100 * m1_pro["TFLOP/s"] / 5.308, rel=1e-3)  # derived 16-core peak
+    assert m1_pro["peak TFLOP/s"] == pytest.approx(5.308, rel=1e-3)
     assert math.isnan(rates.iloc[1]["% of peak"])  # the source states no GPU cores: no peak, no percentage
     lines = report.rate_lines(rates)
     assert lines[0].startswith("the whole loop's implied rate as a share of the GPU's derived float32 peak")
@@ -381,6 +382,8 @@ def test_implied_rate_table():
     assert per_image == pytest.approx(0.497e9)
     assert table.loc["Apple M1 Pro (16-core GPU)", 32] == "0.100"  # 0.497 GFLOP × 50,000 ÷ 249 s = 0.0998
     assert table.loc["NVIDIA TITAN RTX", 32] == "0.89"
+    assert table.loc["Apple M1 Pro (16-core GPU)", "derived float32 peak"] == "5.31"  # the derived 16-core peak, shown
+    assert table.loc["NVIDIA TITAN RTX", "derived float32 peak"] == "–"
     assert lines == report.rate_lines(report.implied_rates(_reported(), "w", 0.497e9, "train_resnet50_32"))
 
 

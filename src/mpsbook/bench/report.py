@@ -193,8 +193,8 @@ def side_by_side_table(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
 
 def implied_rates(reported: pd.DataFrame, workload: str, flop_per_item: float, benchmark: str) -> pd.DataFrame:
     """What each reported epoch of a ResNet-50 training workload implies: ``flop_per_item`` × the images of one
-    epoch of ``benchmark``'s data set ÷ the reported seconds, in TFLOP/s, and as a percentage of the GPU's float32
-    peak (:func:`peak_for`) where the source states its cores (NaN elsewhere)."""
+    epoch of ``benchmark``'s data set ÷ the reported seconds, in TFLOP/s, and as a percentage of the GPU's derived
+    float32 peak (:func:`peak_for`, in ``peak TFLOP/s``) where the source states its cores (NaN elsewhere)."""
     images = TRAIN_IMAGES[benchmark][2]
     rows = []
     for r in reported[reported["workload"] == workload].itertuples():
@@ -202,9 +202,10 @@ def implied_rates(reported: pd.DataFrame, workload: str, flop_per_item: float, b
         cores = None if pd.isna(r.gpu_cores) else int(r.gpu_cores)
         peak = (peak_for(r.chip, gpu_cores=cores) or {}).get("float32_tflops") if r.vendor == "Apple" else None
         rows.append({"reported": reported_name(r), "vendor": r.vendor, "batch": int(r.batch_size),
-                     "s/epoch": float(r.value), "TFLOP/s": rate,
+                     "s/epoch": float(r.value), "TFLOP/s": rate, "peak TFLOP/s": float(peak) if peak else np.nan,
                      "% of peak": 100 * rate / float(peak) if peak else np.nan})  # type: ignore[arg-type]
-    return pd.DataFrame(rows, columns=["reported", "vendor", "batch", "s/epoch", "TFLOP/s", "% of peak"])
+    return pd.DataFrame(rows, columns=["reported", "vendor", "batch", "s/epoch", "TFLOP/s", "peak TFLOP/s",
+                                       "% of peak"])
 
 
 def rate_lines(rates: pd.DataFrame) -> list[str]:
@@ -438,7 +439,8 @@ def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark:
                        workload: str) -> tuple[float, pd.DataFrame, list[str]]:
     """What each reported epoch of a ResNet-50 workload implies: the FLOP per image this book's suite counted for
     ``benchmark`` (the median over its records; :func:`mpsbook.bench.model_flop` when there are none), the implied
-    TFLOP/s as a table (a row per reported machine, a column per batch) and :func:`rate_lines`' summary."""
+    TFLOP/s as a table (a row per reported machine, a column per batch, and the derived float32 peak the shares are
+    taken of in the last) and :func:`rate_lines`' summary."""
     counted = records[records["benchmark"] == benchmark]
     if len(counted):
         per_image = float((counted["flop"].astype(float) / counted["batch"].astype(float)).median())
@@ -449,6 +451,8 @@ def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark:
     rates = implied_rates(reported, workload, per_image, benchmark)
     table = (rates.pivot_table(index="reported", columns="batch", values="TFLOP/s", aggfunc="first", sort=False)
              .map(lambda v: "–" if pd.isna(v) else sig(v, 2)).rename_axis(index=None))
+    peaks = rates.groupby("reported", sort=False)["peak TFLOP/s"].first()
+    table["derived float32 peak"] = [("–" if pd.isna(peaks[who]) else sig(peaks[who], 3)) for who in table.index]
     lines = rate_lines(rates)
     fit = epoch_costs(rates[rates["vendor"] == "Apple"], TRAIN_IMAGES[benchmark][2])
     if len(fit):
