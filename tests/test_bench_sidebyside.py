@@ -27,6 +27,7 @@ def test_variant_names():
     assert sidebyside.variant_name("eager", "float32") == "float32"
     assert sidebyside.variant_name("eager", "bfloat16") == "autocast bfloat16"
     assert sidebyside.variant_name("compile", "float16") == "autocast float16, compiled"
+    assert sidebyside.variant_name("reduce-overhead", "float32") == "float32, compiled (reduce-overhead)"
 
 
 def test_measured_table_orders_variants_and_machines_and_keeps_the_spread():

@@ -1,5 +1,5 @@
-"""This book's own measurements of a public benchmark's training workload, on machines that are not Macs, and how
-they stand against the whole loops reported for Macs.
+"""This book's own measurements of a public benchmark's training workload, on devices other than a Mac's GPU, and
+how they stand against the whole loops reported for Macs.
 
 A reported epoch times the whole loop (loading, transforms, the step); this book times the step alone. So the ratio
 of the two bounds a comparison from one side only: a reported loop ÷ this book's step (in s/epoch) is at most how
@@ -20,9 +20,12 @@ from mpsbook.bench.report import book_training_rows, side_by_side_table, sig
 
 
 def variant_name(mode: str, dtype: str) -> str:
-    """How a table names a training case's variant: "float32", "autocast bfloat16", "… compiled"."""
+    """How a table names a training case's variant: "float32", "autocast bfloat16", "… compiled", and another
+    compiled mode by name ("…, compiled (reduce-overhead)")."""
     name = dtype if dtype == "float32" else f"autocast {dtype}"
-    return f"{name}, compiled" if mode == "compile" else name
+    if mode == "eager":
+        return name
+    return f"{name}, compiled" + ("" if mode == "compile" else f" ({mode})")
 
 
 def default_name(machine: str, mode: str, dtype: str) -> str:
