@@ -124,7 +124,11 @@ def test_implied_rates_and_their_summary():
     assert m1_pro["peak TFLOP/s"] == pytest.approx(5.308, rel=1e-3)
     assert math.isnan(rates.iloc[1]["% of peak"])  # the source states no GPU cores: no peak, no percentage
     lines = report.rate_lines(rates)
-    assert lines[0].startswith("the whole loop's implied rate as a share of the GPU's derived float32 peak")
+    assert lines[0].startswith("the whole loop's implied rate as a share of the GPU's float32 peak (derived for")
+    titan = rates.iloc[2]  # an NVIDIA card in peaks.csv: its stated peak, and a share; the Macs' range leaves it out
+    assert titan["% of peak"] == pytest.approx(100 * titan["TFLOP/s"] / 16.3, rel=1e-3)
+    share = f"{m1_pro['% of peak']:.0f}"  # the one Mac with a share here
+    assert "NVIDIA TITAN RTX" in lines[0] and lines[0].endswith(f"(the Macs at the largest batch: {share}–{share} %)")
     assert "Apple M1 Pro (16-core GPU)" in lines[0]
     assert lines[1].endswith("32: 6.6×")  # 184 s ÷ 27.8 s
 
@@ -382,8 +386,8 @@ def test_implied_rate_table():
     assert per_image == pytest.approx(0.497e9)
     assert table.loc["Apple M1 Pro (16-core GPU)", 32] == "0.100"  # 0.497 GFLOP × 50,000 ÷ 249 s = 0.0998
     assert table.loc["NVIDIA TITAN RTX", 32] == "0.89"
-    assert table.loc["Apple M1 Pro (16-core GPU)", "derived float32 peak"] == "5.31"  # the derived 16-core peak, shown
-    assert table.loc["NVIDIA TITAN RTX", "derived float32 peak"] == "–"
+    assert table.loc["Apple M1 Pro (16-core GPU)", "float32 peak"] == "5.31"  # the derived 16-core peak, shown
+    assert table.loc["NVIDIA TITAN RTX", "float32 peak"] == "16.3"  # peaks.csv's stated figure
     assert lines == report.rate_lines(report.implied_rates(_reported(), "w", 0.497e9, "train_resnet50_32"))
 
 

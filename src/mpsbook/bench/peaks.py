@@ -1,7 +1,8 @@
 """Published peak figures per device, each with its source, and the lookup that matches a device to its peak.
 
 Apple's chips and the H100's float32 and bandwidth come from ``chips.csv`` (``mpsbook.specs``), the tensor-core
-figures of NVIDIA parts and the guide's RTX 3080 from ``peaks.csv``. An Apple GPU's peak depends on its core count,
+figures of NVIDIA parts, the guide's RTX 3080 and the two NVIDIA cards of mac-ml-speed-test's training runs from
+``peaks.csv``. An Apple GPU's peak depends on its core count,
 so :func:`peak_for` matches Apple chips on name *and* GPU cores.
 """
 
@@ -20,7 +21,8 @@ def published_peaks() -> list[dict[str, object]]:
     Apple's chips and the H100's float32 and bandwidth come from ``chips.csv`` (``mpsbook.specs``); for an Apple chip
     the row is its top GPU configuration and also carries ``gpu_cores``, ``gpu_clock_mhz``, ``other_gpu_configs`` and
     ``float32_tflops_derived`` (cores × 128 × 2 × clock; :func:`peak_for` uses it where Apple states no figure).
-    ``peaks.csv`` adds the H100's dense tensor-core figures, the H100 PCIe, the H200 and the guide's RTX 3080; its
+    ``peaks.csv`` adds the H100's dense tensor-core figures, the H100 PCIe, the H200, the guide's RTX 3080, and the
+    TITAN RTX and V100 SXM2 of mac-ml-speed-test's reported training runs; its
     ``float32_basis`` says where a float32 figure is derived rather than stated (as ``peak_for`` does for Apple).
     """
     rows: dict[str, dict[str, object]] = {}

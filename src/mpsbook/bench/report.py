@@ -193,14 +193,15 @@ def side_by_side_table(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
 
 def implied_rates(reported: pd.DataFrame, workload: str, flop_per_item: float, benchmark: str) -> pd.DataFrame:
     """What each reported epoch of a ResNet-50 training workload implies: ``flop_per_item`` × the images of one
-    epoch of ``benchmark``'s data set ÷ the reported seconds, in TFLOP/s, and as a percentage of the GPU's derived
-    float32 peak (:func:`peak_for`, in ``peak TFLOP/s``) where the source states its cores (NaN elsewhere)."""
+    epoch of ``benchmark``'s data set ÷ the reported seconds, in TFLOP/s, and as a percentage of the GPU's float32
+    peak (:func:`peak_for`, in ``peak TFLOP/s``: derived for an Apple GPU whose source states its cores, the stated
+    or derived figure of ``peaks.csv`` for an NVIDIA card it lists; NaN elsewhere)."""
     images = TRAIN_IMAGES[benchmark][2]
     rows = []
     for r in reported[reported["workload"] == workload].itertuples():
         rate = flop_per_item * images / r.value / 1e12
         cores = None if pd.isna(r.gpu_cores) else int(r.gpu_cores)
-        peak = (peak_for(r.chip, gpu_cores=cores) or {}).get("float32_tflops") if r.vendor == "Apple" else None
+        peak = (peak_for(r.chip, gpu_cores=cores) or {}).get("float32_tflops")  # an Apple GPU needs its cores
         rows.append({"reported": reported_name(r), "vendor": r.vendor, "batch": int(r.batch_size),
                      "s/epoch": float(r.value), "TFLOP/s": rate, "peak TFLOP/s": float(peak) if peak else np.nan,
                      "% of peak": 100 * rate / float(peak) if peak else np.nan})  # type: ignore[arg-type]
@@ -216,11 +217,12 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
     shares = rates.dropna(subset=["% of peak"]).sort_values("batch", kind="stable").groupby("reported", sort=False)
     first, last = shares["% of peak"].first(), shares["% of peak"].last()
     if len(last):
-        lines.append("the whole loop's implied rate as a share of the GPU's derived float32 peak, smallest → largest"
-                     " batch: "
+        macs = last[[who in set(rates.loc[rates["vendor"] == "Apple", "reported"]) for who in last.index]]
+        lines.append("the whole loop's implied rate as a share of the GPU's float32 peak (derived for the Macs),"
+                     " smallest → largest batch: "
                      + "; ".join(f"{who} {a:.0f} → {b:.0f} %" for who, a, b in zip(first.index, first, last,
                                                                                     strict=True))
-                     + f" (at the largest batch: {last.min():.0f}–{last.max():.0f} %)")
+                     + (f" (the Macs at the largest batch: {macs.min():.0f}–{macs.max():.0f} %)" if len(macs) else ""))
     fastest = rates.pivot_table(index="vendor", columns="batch", values="s/epoch", aggfunc="min")
     if {"Apple", "NVIDIA"} <= set(fastest.index):
         ratio = (fastest.loc["Apple"] / fastest.loc["NVIDIA"]).dropna()
@@ -439,8 +441,8 @@ def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark:
                        workload: str) -> tuple[float, pd.DataFrame, list[str]]:
     """What each reported epoch of a ResNet-50 workload implies: the FLOP per image this book's suite counted for
     ``benchmark`` (the median over its records; :func:`mpsbook.bench.model_flop` when there are none), the implied
-    TFLOP/s as a table (a row per reported machine, a column per batch, and the derived float32 peak the shares are
-    taken of in the last) and :func:`rate_lines`' summary."""
+    TFLOP/s as a table (a row per reported machine, a column per batch, and the float32 peak the shares are taken of
+    in the last) and :func:`rate_lines`' summary."""
     counted = records[records["benchmark"] == benchmark]
     if len(counted):
         per_image = float((counted["flop"].astype(float) / counted["batch"].astype(float)).median())
@@ -452,7 +454,7 @@ def implied_rate_table(records: pd.DataFrame, reported: pd.DataFrame, benchmark:
     table = (rates.pivot_table(index="reported", columns="batch", values="TFLOP/s", aggfunc="first", sort=False)
              .map(lambda v: "–" if pd.isna(v) else sig(v, 2)).rename_axis(index=None))
     peaks = rates.groupby("reported", sort=False)["peak TFLOP/s"].first()
-    table["derived float32 peak"] = [("–" if pd.isna(peaks[who]) else sig(peaks[who], 3)) for who in table.index]
+    table["float32 peak"] = [("–" if pd.isna(peaks[who]) else sig(peaks[who], 3)) for who in table.index]
     lines = rate_lines(rates)
     fit = epoch_costs(rates[rates["vendor"] == "Apple"], TRAIN_IMAGES[benchmark][2])
     if len(fit):
