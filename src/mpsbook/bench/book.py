@@ -144,9 +144,9 @@ class Book:
         if ratios.empty:
             print("no batch size in common with the reported Macs: no ratio")
             return
-        print(f"how many times faster each float32 step is than the whole loop of the {theirs['who'].nunique()}"
-              " reported Macs (their range): at most how much faster that machine runs the step; below 1, the Macs"
-              " run it at least 1/ratio times faster")
+        print("how many times faster each float32 step is than the reported Macs' whole loops (the range over the"
+              f" Macs reported at each batch, {theirs['who'].nunique()} in all): at most how much faster that machine"
+              " runs the step; below 1, the Macs run it at least 1/ratio times faster")
         display(ratios)
 
     def show_implied_rates(self, benchmark: str, workload: str) -> None:
