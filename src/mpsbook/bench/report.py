@@ -217,7 +217,7 @@ def rate_lines(rates: pd.DataFrame) -> list[str]:
     shares = rates.dropna(subset=["% of peak"]).sort_values("batch", kind="stable").groupby("reported", sort=False)
     first, last = shares["% of peak"].first(), shares["% of peak"].last()
     if len(last):
-        macs = last[[who in set(rates.loc[rates["vendor"] == "Apple", "reported"]) for who in last.index]]
+        macs = last[last.index.isin(rates.loc[rates["vendor"] == "Apple", "reported"])]
         lines.append("the whole loop's implied rate as a share of the GPU's float32 peak (derived for the Macs),"
                      " smallest → largest batch: "
                      + "; ".join(f"{who} {a:.0f} → {b:.0f} %" for who, a, b in zip(first.index, first, last,

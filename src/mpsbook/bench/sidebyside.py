@@ -51,11 +51,11 @@ def measured_table(records: pd.DataFrame, benchmark: str, unit: str,
         found = book_training_rows(part, benchmark, unit, mode=mode, dtype=dtype)
         found["who"] = [name(m, mode, dtype) for m in found["machine"]]
         rows.append(found)
-    table = side_by_side_table(pd.concat(rows, ignore_index=True), unit).droplevel(0)  # every row is this book's
     kind = dict(zip(part["machine"], part["device"], strict=False))
-    machine_of = {who: m for frame in rows for who, m in zip(frame["who"], frame["machine"], strict=True)}
-    order = sorted(table.index, key=lambda who: (kind[machine_of[who]] == "cpu", machine_of[who]))  # stable sort
-    return table.loc[order]
+    frame = pd.concat(rows, ignore_index=True)
+    frame = frame.assign(cpu=frame["machine"].map(kind).eq("cpu")).sort_values(["cpu", "machine"], kind="stable")
+    # the table keeps the rows' order (variants stay in theirs); every row is this book's, so drop the source level
+    return side_by_side_table(frame.drop(columns="cpu"), unit).droplevel(0)
 
 
 def loop_ratios(ours: pd.DataFrame, theirs: pd.DataFrame, unit: str) -> pd.DataFrame:
