@@ -155,6 +155,12 @@ def test_prose_only_updates_markdown_and_refuses_when_code_changed(scratch_book)
     assert [c.cell_type for c in copy.cells] == ["code", "code", "markdown", "code"], "injected cell kept in place"
     assert copy.cells[2].source == "New prose." and copy.cells[-1].outputs[0].text == "42\n"
 
+    nb.cells[-1].metadata["tags"] = ["hide-output"]  # a tag changes what the site shows, not what ran
+    nbformat.write(nb, source)
+    execute.sync_prose(source)
+    copy = nbformat.read(scratch_book / "book" / "demo.ipynb", as_version=4)
+    assert copy.cells[-1].metadata["tags"] == ["hide-output"] and copy.cells[-1].outputs[0].text == "42\n"
+
     nb.cells[-1].source = "print(6 * 9)"
     nbformat.write(nb, source)
     with pytest.raises(execute.StaleCopyError, match="execute it instead"):

@@ -109,6 +109,13 @@ def test_executed_copy_matches_its_source(path):
     assert [c.source for c in read(path).cells if c.cell_type == "markdown"] == [
         c.source for c in read(copy).cells if c.cell_type == "markdown"
     ], f"book/{path.name} has other prose than its source: re-execute it"
+    tags = [sorted(c.metadata.get("tags", [])) for c in read(path).cells if c.cell_type == "code"]
+    stored = [
+        sorted(c.metadata.get("tags", []))
+        for c in read(copy).cells
+        if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])
+    ]
+    assert tags == stored, f"book/{path.name}: its cells' tags differ from the source's: run tools/execute.py --prose"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)

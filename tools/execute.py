@@ -116,7 +116,7 @@ class StaleCopyError(RuntimeError):
 
 
 def sync_prose(source: Path) -> int:
-    """Copy the Markdown cells of ``source`` into ``book/``'s copy; return how many cells changed."""
+    """Copy the Markdown cells and code cells' tags of ``source`` into ``book/``'s copy; return cells changed."""
     target = BOOK / source.name
     src = nbformat.read(source, as_version=4)
     copy = nbformat.read(target, as_version=4)
@@ -130,6 +130,9 @@ def sync_prose(source: Path) -> int:
     for cell in src.cells:
         if cell.cell_type == "code":
             cells.append(next(executed))
+            # Tags decide what nbval compares and what the site folds; they change without a run
+            if "tags" in cell.metadata or "tags" in cells[-1].metadata:
+                cells[-1].metadata["tags"] = list(cell.metadata.get("tags", []))
             if "parameters" in cell.metadata.get("tags", []):
                 cells.extend(injected)  # papermill puts them right after the parameters cell
         elif cell.get("id") in stored:  # keep papermill's metadata: the diff shows the prose alone
