@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -67,16 +70,78 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             terminalreporter.write_line(line)
 
 
+class Build:
+    """A build that takes minutes of one core, run in the background at low priority while other tests run."""
+
+    def __init__(self, argv: list[str], out: Path) -> None:
+        self.out = out
+        self.log = out / "build.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None,
+            )
+
+    def wait(self) -> str:
+        """Wait for it; fail with the end of its log unless it succeeded."""
+        code = self.proc.wait(timeout=900)
+        text = self.log.read_text(errors="replace")
+        assert code == 0, f"{self.proc.args[1:3]} exited {code}:\n{text[-4000:]}"
+        return text
+
+
+#: The two builds, by the fixture that reads each: argv for an output folder.
+BUILDS = {
+    # both editions of the site, as `make book` builds them (warnings are errors)
+    "built_site": lambda out: [sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out)],
+    # the English messages extracted anew (Sphinx's gettext builder), as `make i18n` extracts them
+    "fresh_extraction": lambda out: [
+        sys.executable, "-c",
+        "import sys; sys.path.insert(0, 'tools'); import build_site as b; from pathlib import Path; "
+        f"b.sphinx_build('gettext', Path({str(out)!r}), Path({str(out / '.doctrees')!r}), {{}})",
+    ],
+}
+
+
+def start_build(config: pytest.Config, name: str) -> Build:
+    builds = config.__dict__.setdefault("_mpsbook_builds", {})
+    if name not in builds:
+        out = Path(tempfile.mkdtemp(prefix=f"mpsbook-{name}-"))
+        builds[name] = Build(BUILDS[name](out), out)
+    return builds[name]
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    # The builds overlap the notebooks' re-validation: the tests that read them run last, and they start now
+    needs = [set(BUILDS) & set(getattr(item, "fixturenames", ())) for item in items]
+    paired = list(zip(items, needs, strict=True))
+    items[:] = [i for i, n in paired if not n] + [i for i, n in paired if n]
+    for name in sorted(set().union(*needs)):
+        start_build(config, name)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for build in config.__dict__.get("_mpsbook_builds", {}).values():
+        if build.proc.poll() is None:  # an interrupted run leaves no build behind
+            build.proc.kill()
+            build.proc.wait()
+        shutil.rmtree(build.out, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
-    """The site, both editions, built once per session from the stored outputs into a temporary directory, as
-    ``make book`` builds it (warnings are errors); the Japanese edition is under ``ja/``."""
-    out = tmp_path_factory.mktemp("built-site")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )
-    html = out / "html"
-    built = (html / "index.html").is_file() and (html / "ja" / "book" / "intro.html").is_file()
-    assert result.returncode == 0 and built, result.stdout[-3000:] + result.stderr[-3000:]
+def built_site(request: pytest.FixtureRequest) -> Path:
+    """The site, both editions, built once per session from the stored outputs, as ``make book`` builds it
+    (warnings are errors); the Japanese edition is under ``ja/``."""
+    build = start_build(request.config, "built_site")
+    build.wait()
+    html = build.out / "html"
+    assert (html / "index.html").is_file() and (html / "ja" / "book" / "intro.html").is_file(), "an edition is missing"
     return html
+
+
+@pytest.fixture(scope="session")
+def fresh_extraction(request: pytest.FixtureRequest) -> Path:
+    """Every page's English messages, extracted anew into ``.pot`` files."""
+    build = start_build(request.config, "fresh_extraction")
+    build.wait()
+    return build.out / "book"

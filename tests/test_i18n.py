@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -115,19 +114,6 @@ def test_complete_pages_are_fully_translated(page: str) -> None:
 
 def test_complete_list_names_catalogs() -> None:
     assert set(complete_pages()) <= set(pages()), "locale/ja/complete.txt names a page without a catalog"
-
-
-@pytest.fixture(scope="module")
-def fresh_extraction(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Extract the English messages anew (Sphinx's gettext builder) into a temporary folder."""
-    out = tmp_path_factory.mktemp("gettext")
-    code = (
-        "import sys; sys.path.insert(0, 'tools'); import build_site as b; from pathlib import Path; "
-        f"b.sphinx_build('gettext', Path({str(out)!r}), Path({str(out / '.doctrees')!r}), {{}})"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return out / "book"
 
 
 def test_catalogs_match_a_fresh_extraction(fresh_extraction: Path) -> None:
