@@ -82,12 +82,10 @@ class Build:
                 preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None,
             )
 
-    def wait(self) -> str:
+    def wait(self) -> None:
         """Wait for it; fail with the end of its log unless it succeeded."""
         code = self.proc.wait(timeout=900)
-        text = self.log.read_text(errors="replace")
-        assert code == 0, f"{self.proc.args[1:3]} exited {code}:\n{text[-4000:]}"
-        return text
+        assert code == 0, f"{self.proc.args[1:3]} exited {code}:\n{self.log.read_text(errors='replace')[-4000:]}"
 
 
 #: The two builds, by the fixture that reads each: argv for an output folder.
@@ -111,6 +109,7 @@ def start_build(config: pytest.Config, name: str) -> Build:
     return builds[name]
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection, so a deselected test starts no build
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     # The builds overlap the notebooks' re-validation: the tests that read them run last, and they start now
     needs = [set(BUILDS) & set(getattr(item, "fixturenames", ())) for item in items]
