@@ -424,12 +424,11 @@ def test_dtype_table_gives_speed_ups_and_verdicts_against_float32():
     f32 = pd.DataFrame({"median_s": [0.001, 0.0011, 0.003, 0.012], "iqr_s": 1e-5, "samples": 5}, index=sizes)
     f16 = pd.DataFrame({"median_s": [0.0008, 0.001, 0.001, 0.006], "iqr_s": 1e-5, "samples": 5}, index=sizes)
     table = report.dtype_table({"float32": f32, "float16": f16})
-    assert list(table.columns) == ["float32 ms", "float16 ms", "float16 speed-up", "float16 is"]
-    assert list(table["float16 speed-up"]) == ["1.2", "1.1", "3.0", "2.0"]
+    assert list(table.columns) == ["float32 ms", "float16 ms", "float16 ×"]
     # 64 and 128: both lines within 1.5x of their fastest time, so the ratio is overhead, not arithmetic; at 256
     # float16 is still on its floor but float32 is not: faster, but the 3.0 is only a lower bound
-    assert list(table["float16 is"]) == ["both at the floor", "both at the floor", "faster (float16 at the floor)",
-                                         "faster"]
+    assert list(table["float16 ×"]) == ["1.2 (both at floor)", "1.1 (both at floor)", "3.0 (faster, at floor)",
+                                        "2.0 (faster)"]
     with pytest.raises(ValueError, match="reference dtype 'float32'"):
         report.dtype_table({"float16": f16})
 
@@ -446,6 +445,21 @@ def test_plot_time_sweep_draws_one_line_per_device():
             for d in ("cuda", "cpu")}
     fig = plots.plot_time_sweep(live, xlabel="elements")
     assert len(fig.axes[0].get_legend().get_texts()) == 2
+
+
+def test_sweep_plots_shade_the_sizes_within_noise_once_in_the_legend():
+    sizes = [1024, 4096, 16384, 65536]
+    live = {d: pd.DataFrame({"median_s": 1e-5, "iqr_s": 1e-7, "samples": 5}, index=sizes) for d in ("cuda", "cpu")}
+    verdict = pd.Series(["slower", "within noise", "within noise", "faster"], index=sizes)
+    for fig in (plots.plot_time_sweep(live, xlabel="elements", verdict=verdict),
+                plots.plot_sweep(live, verdict=verdict)):
+        ax = fig.axes[0]
+        bands = [p for p in ax.patches if p.get_alpha() == 0.2]
+        assert len(bands) == 2  # one band for each "within noise" size, none for the others
+        lo, hi = bands[0].get_x(), bands[0].get_x() + bands[0].get_width()
+        assert lo < 4096 < hi and not lo < 1024 < hi  # a band covers its size and stops short of the next
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert texts.count("within noise (margin of the two IQRs)") == 1
 
 
 def test_log_ticks_label_a_narrow_range():

@@ -99,10 +99,11 @@ def plot_side_by_side(rows: pd.DataFrame, unit: str, title: str, device_types: M
 
 def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, title: str = "",
                xlabel: str = "n (n×n @ n×n, float32)",
-               reported: Mapping[str, tuple[pd.Series, str]] | None = None) -> Figure:
+               reported: Mapping[str, tuple[pd.Series, str]] | None = None,
+               verdict: pd.Series | None = None) -> Figure:
     """Throughput of a live n×n matmul sweep (2n³ FLOP over the median time) per line of ``live`` (a device, or a
     dtype), with error bars of the noise margin (:func:`margin_edges`), on log axes; a dotted line marks the
-    ``crossover`` size where there is one.
+    ``crossover`` size where there is one, grey bands the sizes that ``verdict`` calls "within noise".
     ``reported`` (:func:`mpsbook.bench.report.reported_sweeps`) adds other people's per-size figures as hollow,
     dashed lines, in the colour of the live line they belong beside where this page has one."""
     import matplotlib.pyplot as plt
@@ -122,6 +123,7 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
     _draw_reported(ax, reported, lambda key: colours.get(key) or next(others, "grey"))
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, n = {crossover}")
+    _shade_within_noise(ax, verdict)
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="GFLOP/s", title=title)
     _size_ticks(ax, sizes, reported)
     ax.tick_params(axis="x", which="minor", bottom=False)
@@ -224,11 +226,22 @@ def plot_peak_shares(rows: pd.DataFrame) -> Figure:
     return fig
 
 
+def _shade_within_noise(ax, verdict: pd.Series | None) -> None:
+    """Grey bands over the sizes where ``verdict`` (:func:`mpsbook.bench.verdict.crossover`'s) says "within noise",
+    so a reader sees on the plot where the two lines are not told apart."""
+    if verdict is None:
+        return
+    for i, n in enumerate(verdict.index[verdict == "within noise"]):
+        ax.axvspan(n / 1.3, n * 1.3, color="grey", alpha=0.2, linewidth=0,
+                   label="within noise (margin of the two IQRs)" if i == 0 else None)
+
+
 def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = "",
-                    crossover: int | None = None) -> Figure:
+                    crossover: int | None = None, verdict: pd.Series | None = None) -> Figure:
     """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars of the noise
     margin (:func:`margin_edges`), on log axes: the flat part is the fixed cost of one call, the rising part the
-    work. A dotted line marks the ``crossover`` size where there is one."""
+    work. A dotted line marks the ``crossover`` size where there is one, grey bands the sizes that ``verdict``
+    calls "within noise"."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -239,6 +252,7 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
                     capsize=3, label=f"{name}, this page (median ± IQR)")
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, {crossover:,} elements")
+    _shade_within_noise(ax, verdict)
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -279,11 +279,11 @@ def sweep_table(live: Mapping[str, pd.DataFrame], verdict: pd.Series | None = No
 
 def dtype_table(timings: Mapping[str, pd.DataFrame], reference: str = "float32") -> pd.DataFrame:
     """A live sweep of one product in several dtypes as a narrow table: per dtype (``timings`` maps a dtype name to a
-    frame indexed by n with ``median_s``, ``iqr_s`` and ``samples``) the median in ms, then for every other dtype its
-    speed-up over ``reference`` (the reference's time ÷ its time) and the verdict of
-    :func:`mpsbook.bench.verdict.compare` at each size, or "both at the floor" where both lines sit on their
+    frame indexed by n with ``median_s``, ``iqr_s`` and ``samples``) the median in ms, then for every other dtype one
+    column, "<dtype> ×": its speed-up over ``reference`` (the reference's time ÷ its time) and, in brackets, the
+    verdict of :func:`mpsbook.bench.verdict.compare` at each size, or "both at floor" where both lines sit on their
     per-call floor (:func:`mpsbook.bench.verdict.at_floor`) and the ratio says nothing about arithmetic, or
-    "faster (float16 at the floor)" where only the 16-bit line does, so the speed-up is a lower bound."""
+    "faster, at floor" where only that dtype's line does, so the speed-up is a lower bound."""
     if reference not in timings:
         raise ValueError(f"timings must include the reference dtype {reference!r}; got {sorted(timings)}.")
     ref = timings[reference]
@@ -292,19 +292,19 @@ def dtype_table(timings: Mapping[str, pd.DataFrame], reference: str = "float32")
         if name == reference:
             continue
         common = ref.index.intersection(t.index)
-        table[f"{name} speed-up"] = (ref.loc[common, "median_s"] / t.loc[common, "median_s"]).map(lambda r: sig(r, 2))
         mine, theirs = at_floor(t.loc[common]), at_floor(ref.loc[common])
-        table[f"{name} is"] = pd.Series([_dtype_verdict(t.loc[n], ref.loc[n], mine[n], theirs[n], name)
-                                         for n in common], index=common)
+        table[f"{name} ×"] = pd.Series(
+            [f"{sig(ref.loc[n, 'median_s'] / t.loc[n, 'median_s'], 2)} "
+             f"({_dtype_verdict(t.loc[n], ref.loc[n], mine[n], theirs[n])})" for n in common], index=common)
     return table.fillna("–")
 
 
-def _dtype_verdict(t: Any, ref: Any, t_floor: bool, ref_floor: bool, name: str) -> str:
+def _dtype_verdict(t: Any, ref: Any, t_floor: bool, ref_floor: bool) -> str:
     if t_floor and ref_floor:
-        return "both at the floor"
+        return "both at floor"
     verdict = compare(t, ref)
     if t_floor and verdict == "faster":  # its time is the per-call cost: the ratio only bounds the arithmetic's
-        return f"faster ({name} at the floor)"
+        return "faster, at floor"
     return verdict
 
 
