@@ -188,10 +188,11 @@ def test_sweep_table():
 def test_plot_sweep():
     fig = plots.plot_sweep(_live(), crossover=1024, title="t")
     ax = fig.axes[0]
-    assert "crossover, n = 1024" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "crossover (mps vs cpu), n = 1024" in [t.get_text() for t in ax.get_legend().get_texts()]
     x, y = ax.get_lines()[0].get_data()
     assert list(x) == [64, 1024]
-    assert y[1] == pytest.approx(2 * 1024**3 / 1e-3 / 1e9)  # GFLOP/s at the median
+    assert y[1] == pytest.approx(2 * 1024**3 / 1e-3 / 1e12)  # TFLOP/s at the median
+    assert ax.get_ylabel() == "TFLOP/s"
     assert ax.get_title() == "t" and ax.get_xscale() == "log"
 
 
@@ -199,7 +200,7 @@ def test_reported_sweeps_and_their_hollow_lines():
     reported = load_reported()
     by_device = report.reported_sweeps(reported)
     series, key = by_device["M4 Max GPU, D #13 (single calls)"]
-    assert key == "mps" and series.index[0] == 256 and series.loc[1024] == pytest.approx(4.273 * 1e3)  # GFLOP/s
+    assert key == "mps" and series.index[0] == 256 and series.loc[1024] == pytest.approx(4.273)  # TFLOP/s
     assert by_device["M1 Pro CPU, D #4 (single calls)"][1] == "cpu"
     assert all(s.index.is_monotonic_increasing for s, _ in by_device.values())
     by_dtype = report.reported_sweeps(reported, ["float16", "bfloat16"], by="dtype")

@@ -48,28 +48,52 @@ def test_loop_ratios_bound_the_step_from_one_side():
     theirs = pd.DataFrame({"who": ["mac-a", "mac-b", "mac-a"], "x": [32.0, 32.0, 1024.0],
                            "value": [62.52, 125.04, 9.0]})
     ratios = sidebyside.loop_ratios(ours, theirs, "s/epoch")
-    assert ratios.loc["gpu", 32] == "2.00–4.00×" and list(ratios.columns) == [32]  # only the batch both have
+    assert ratios.loc["gpu", 32] == "2.0–4.0×" and list(ratios.columns) == [32]  # only the batch both have
     rate = report.book_training_rows(_records(), "train_resnet50_32", "samples/s")  # gpu: 1,600 samples/s at 32
     one = sidebyside.loop_ratios(rate, pd.DataFrame({"who": ["mac"], "x": [32.0], "value": [3200.0]}), "samples/s")
-    assert one.loc["gpu", 32] == "0.500×"  # the Mac's loop ran twice as many samples: its step is at least 2× faster
+    assert one.loc["gpu", 32] == "0.50×"  # the Mac's loop ran twice as many samples: its step is at least 2× faster
     assert sidebyside.loop_ratios(ours, theirs.assign(x=4.0), "s/epoch").empty
     with pytest.raises(ValueError, match="unit must be"):
         sidebyside.loop_ratios(ours, theirs, "TFLOP/s")
 
 
-def test_show_measured_here_on_the_stored_results(capsys, monkeypatch):
+def test_steps_beside_loops_puts_every_workload_in_one_table():
+    ours = report.book_training_rows(_records(), "train_resnet50_32", "s/epoch")  # gpu 31.26 s and cpu-a at 32
+    theirs = pd.DataFrame({"who": ["mac-a", "mac-b"], "x": [32.0, 32.0], "value": [62.52, 125.04]})
+    rate = report.book_training_rows(_records()[lambda r: r["machine"] == "gpu"], "train_resnet50_32", "samples/s")
+    table = sidebyside.steps_beside_loops([("small", "s/epoch", ours, theirs), ("rate", "samples/s", rate,
+                                                                               theirs.iloc[:0])])
+    assert table.index.tolist() == [("small (s/epoch)", 32, "cpu-a"), ("small (s/epoch)", 32, "gpu"),
+                                    ("small (s/epoch)", 128, "gpu"), ("rate (samples/s)", 32, "gpu"),
+                                    ("rate (samples/s)", 128, "gpu")]  # only the steps measured: cpu-a ran batch 32
+    assert list(table.columns) == ["Macs' loops", "step", "IQR %", "×"]
+    gpu = table.loc[("small (s/epoch)", 32, "gpu")]
+    assert gpu.tolist() == ["62.5–125", "31.3", "10", "2.0–4.0×"]  # ⌈50,000 ÷ 32⌉ × 0.02 s; 62.52 ÷ 31.26
+    assert table.loc[("small (s/epoch)", 128, "gpu"), "Macs' loops"] == "–"  # no Mac ran batch 128
+    assert table.loc[("rate (samples/s)", 32, "gpu"), "×"] == "–"  # no Mac: no ratio
+    with pytest.raises(ValueError, match="no step of this book's for 'none'"):
+        sidebyside.steps_beside_loops([("none", "s/epoch", ours.iloc[:0], theirs)])
+
+
+def test_show_steps_and_variants_on_the_stored_results(capsys, monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", shown.append)
     book = load_book(RESULTS)
-    book.show_measured_here("train_resnet50_32", "mrdbourke-resnet50-cifar-train", "s/epoch")
-    out = capsys.readouterr().out
-    assert out.startswith("s/epoch of this book's step alone") and "how many times faster each float32 step" in out
-    measured, ratios = shown
     gpu = next(m for m, k in book.kinds.items() if k == "cuda")
     # the GPU and the CPU its own run timed; not a CPU file with no accelerator run of its own
     assert book.measured_here() == [gpu, book.runs[gpu]["cpu_baseline"]]
+    book.show_steps_beside_loops([("train_resnet50_32", "mrdbourke-resnet50-cifar-train", "s/epoch", "32"),
+                                  ("train_distilbert_512", "mrdbourke-distilbert-imdb-train", "samples/s", "bert")])
+    out = capsys.readouterr().out
+    assert out.startswith("float32 steps alone") and "the 4 Macs that ran it" in out
+    assert f"{gpu} ran the convolutions of 32 in TF32" in out  # DistilBERT has none
+    (table,) = shown
+    assert table.index.get_level_values("machine").unique().tolist() == book.measured_here()  # the GPU first
+    assert table.index.get_level_values("workload").unique().tolist() == ["32 (s/epoch)", "bert (samples/s)"]
+    assert all(cell == "–" or cell.endswith("×") for cell in table["×"])
+    shown.clear()
+    book.show_variants("train_resnet50_32", "s/epoch")
+    assert capsys.readouterr().out.startswith("train_resnet50_32: s/epoch of this book's step alone")
+    (measured,) = shown
     assert {i.split(":")[0] for i in measured.index} == set(book.measured_here())
-    assert measured.index[0] == f"{gpu}: float32 (TF32 conv.)" and ratios.index[0] == f"{gpu} (TF32 conv.)"
-    assert all(cell == "–" or cell.endswith("×") for cell in ratios.to_numpy().ravel())
-    book.show_measured_here("train_resnet50_32", "no-such-workload", "s/epoch")
-    assert "no batch size in common" in capsys.readouterr().out
+    assert measured.index[0] == f"{gpu}: float32 (TF32 conv.)"

@@ -10,6 +10,7 @@ figures other people reported, and how a machine is named in tables and plots.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,44 +111,59 @@ class Book:
         plt.show()
 
     def measured_here(self) -> list[str]:
-        """The machines :meth:`show_measured_here` shows: each accelerator that is not a Mac's GPU, then the CPU that
-        the same run timed as its baseline (a Mac's CPU among them, where a Mac has run ``make bench``). A CPU file
-        with no accelerator run of its own, such as a build machine's, is left out."""
+        """The machines :meth:`show_variants` and :meth:`show_steps_beside_loops` show: each accelerator that is not
+        a Mac's GPU, then the CPU that the same run timed as its baseline (a Mac's CPU among them, where a Mac has run
+        ``make bench``). A CPU file with no accelerator run of its own, such as a build machine's, is left out."""
         accelerators = [m for m, kind in self.kinds.items() if kind not in ("cpu", "mps")]
         baselines = [self.runs[m].get("cpu_baseline") for m, kind in self.kinds.items() if kind != "cpu"]
         return accelerators + sorted({b for b in baselines if b in self.runs})
 
-    def show_measured_here(self, benchmark: str, workload: str, unit: str) -> None:
-        """This book's own steps of ``benchmark`` on :meth:`measured_here`'s machines, every variant with its IQR
-        (:func:`mpsbook.bench.sidebyside.measured_table`), then how many times faster each machine's float32 step is
-        than the reported Macs' whole loops of ``workload`` (:func:`mpsbook.bench.sidebyside.loop_ratios`)."""
+    def show_variants(self, benchmark: str, unit: str) -> None:
+        """This book's own steps of ``benchmark`` on :meth:`measured_here`'s machines, every variant (float32,
+        autocast, compiled) with its IQR (:func:`mpsbook.bench.sidebyside.measured_table`)."""
         from IPython.display import display
 
-        from mpsbook.bench.sidebyside import loop_ratios, measured_table, variant_name
+        from mpsbook.bench.sidebyside import measured_table, variant_name
+
+        machines = self.measured_here()
+        print(f"{benchmark}: {unit} of this book's step alone (forward, backward, optimizer; data already on the"
+              f" device), on {', '.join(machines)}:")
+        display(measured_table(self.ok[self.ok["machine"].isin(machines)], benchmark, unit,
+                               lambda m, mode, dtype: f"{self.label(m)}: {variant_name(mode, dtype)}"
+                               + self._tf32(m, benchmark, dtype)))
+
+    def _tf32(self, machine: str, benchmark: str, dtype: str = "float32") -> str:
+        """' (TF32 conv.)' where ``machine``'s float32 ``benchmark`` ran its convolutions in TF32, else ''."""
+        return "" if dtype != "float32" or self.float32_means(machine, benchmark) == "float32" else " (TF32 conv.)"
+
+    def show_steps_beside_loops(self, workloads: Sequence[tuple[str, str, str, str]]) -> None:
+        """One table (:func:`mpsbook.bench.sidebyside.steps_beside_loops`) for every ``(benchmark, workload, unit,
+        name)``: this book's float32 steps on :meth:`measured_here`'s machines beside the reported Macs' whole loops
+        of ``workload``, with how many times faster each step is; printed first, what the columns hold."""
+        from IPython.display import display
+
+        from mpsbook.bench.sidebyside import steps_beside_loops
 
         machines = self.measured_here()
         ok = self.ok[self.ok["machine"].isin(machines)]
-
-        def tf32(machine: str, dtype: str) -> str:
-            return "" if dtype != "float32" or self.float32_means(machine, benchmark) == "float32" else " (TF32 conv.)"
-
-        print(f"{unit} of this book's step alone (forward, backward, optimizer; data already on the device), on"
-              f" {', '.join(machines)}:")
-        display(measured_table(ok, benchmark, unit,
-                               lambda m, mode, dtype: f"{self.label(m)}: {variant_name(mode, dtype)}{tf32(m, dtype)}"))
-        names = {m: self.label(m) + tf32(m, "float32") for m in machines}
-        ours = report.book_training_rows(ok, benchmark, unit, names)
-        ours = ours.sort_values("machine", key=lambda m: m.map(machines.index), kind="stable")
         macs = self.reported[self.reported["device"] == "mps"]
-        theirs = report.reported_rows(macs, workload)
-        ratios = loop_ratios(ours, theirs, unit)
-        if ratios.empty:
-            print("no batch size in common with the reported Macs: no ratio")
-            return
-        print("how many times faster each float32 step is than the reported Macs' whole loops (the range over the"
-              f" Macs reported at each batch, {theirs['who'].nunique()} in all): at most how much faster that machine"
-              " runs the step; below 1, the Macs run it at least 1/ratio times faster")
-        display(ratios)
+        parts, tf32 = [], {m: [] for m in machines}
+        for benchmark, workload, unit, name in workloads:
+            ours = report.book_training_rows(ok, benchmark, unit, self.labels())
+            ours = ours.sort_values("machine", key=lambda m: m.map(machines.index), kind="stable")
+            parts.append((name, unit, ours, report.reported_rows(macs, workload)))
+            for machine in machines:
+                if self._tf32(machine, benchmark):
+                    tf32[machine].append(name)
+        reporting = {who for *_, theirs in parts for who in theirs["who"]}
+        in_tf32 = "".join(f"; {self.label(m)} ran the convolutions of {' and '.join(names)} in TF32"
+                          for m, names in tf32.items() if names)
+        print("float32 steps alone (forward, backward, optimizer; data already on the device) on this book's machines,"
+              " with their IQR, beside the reported Macs' whole loops (at each batch, the range over those of the"
+              f" {len(reporting)} Macs that ran it){in_tf32}")
+        print("× = how many times faster the step is than those loops: at most how much faster that machine runs the"
+              " step; below 1, the Macs run it at least 1/× times faster")
+        display(steps_beside_loops(parts))
 
     def show_implied_rates(self, benchmark: str, workload: str) -> None:
         """What each reported epoch of ``workload`` implies in TFLOP/s

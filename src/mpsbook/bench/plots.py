@@ -101,9 +101,10 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
                xlabel: str = "n (n×n @ n×n, float32)",
                reported: Mapping[str, tuple[pd.Series, str]] | None = None,
                verdict: pd.Series | None = None) -> Figure:
-    """Throughput of a live n×n matmul sweep (2n³ FLOP over the median time) per line of ``live`` (a device, or a
-    dtype), with error bars of the noise margin (:func:`margin_edges`), on log axes; a dotted line marks the
-    ``crossover`` size where there is one, grey bands the sizes that ``verdict`` calls "within noise".
+    """Throughput in TFLOP/s of a live n×n matmul sweep (2n³ FLOP over the median time) per line of ``live`` (a
+    device, or a dtype), with error bars of the noise margin (:func:`margin_edges`), on log axes; a dotted line marks
+    the ``crossover`` size where there is one (labelled with the lines it is between), grey bands the sizes that
+    ``verdict`` calls "within noise".
     ``reported`` (:func:`mpsbook.bench.report.reported_sweeps`) adds other people's per-size figures as hollow,
     dashed lines, in the colour of the live line they belong beside where this page has one."""
     import matplotlib.pyplot as plt
@@ -115,16 +116,17 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
         colours[name] = f"C{i}"
         flop = 2 * t.index.to_numpy(dtype=float) ** 3
         fast, slow = margin_edges(t)
-        rate = flop / t["median_s"].to_numpy(dtype=float) / 1e9
-        ax.errorbar(t.index, rate, yerr=[rate - flop / slow / 1e9, flop / fast / 1e9 - rate], marker="o", capsize=3,
+        rate = flop / t["median_s"].to_numpy(dtype=float) / 1e12
+        ax.errorbar(t.index, rate, yerr=[rate - flop / slow / 1e12, flop / fast / 1e12 - rate], marker="o", capsize=3,
                     color=colours[name], linewidth=2, label=f"{name}, this page (median ± IQR)")
         sizes |= {int(n) for n in t.index}
     others = iter(f"C{i}" for i in range(len(live), 10))
     _draw_reported(ax, reported, lambda key: colours.get(key) or next(others, "grey"))
     if crossover is not None:
-        ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, n = {crossover}")
+        ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover ({' vs '.join(live)}), n = {crossover}")
     _shade_within_noise(ax, verdict)
-    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="GFLOP/s", title=title)
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="TFLOP/s", title=title)
+    _log_ticks(ax.yaxis)  # plain numbers: 0.1, 1, 10
     _size_ticks(ax, sizes, reported)
     ax.tick_params(axis="x", which="minor", bottom=False)
     ax.legend(fontsize=7, ncol=2 if reported else 1)
@@ -240,8 +242,8 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
                     crossover: int | None = None, verdict: pd.Series | None = None) -> Figure:
     """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars of the noise
     margin (:func:`margin_edges`), on log axes: the flat part is the fixed cost of one call, the rising part the
-    work. A dotted line marks the ``crossover`` size where there is one, grey bands the sizes that ``verdict``
-    calls "within noise"."""
+    work. A dotted line marks the ``crossover`` size where there is one (labelled with the lines it is between),
+    grey bands the sizes that ``verdict`` calls "within noise"."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -251,7 +253,8 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
         ax.errorbar(t.index, median * 1e6, yerr=[(median - fast) * 1e6, (slow - median) * 1e6], marker="o",
                     capsize=3, label=f"{name}, this page (median ± IQR)")
     if crossover is not None:
-        ax.axvline(crossover, color="grey", linestyle=":", label=f"crossover, {crossover:,} elements")
+        ax.axvline(crossover, color="grey", linestyle=":",
+                   label=f"crossover ({' vs '.join(live)}), {crossover:,} elements")
     _shade_within_noise(ax, verdict)
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)
     ax.legend(fontsize=8)

@@ -557,7 +557,7 @@ def reported_dtype_speedups(reported: pd.DataFrame, dtypes: Collection[str] = ("
 def reported_sweeps(reported: pd.DataFrame, dtypes: Collection[str] = ("float32",),
                     by: str = "device") -> dict[str, tuple[pd.Series, str]]:
     """The per-size matrix-product figures other people reported for Apple chips (workloads ending in ``-sweep``),
-    one line per machine, device and dtype in ``dtypes``: label → (GFLOP/s indexed by n, key). The key is the line
+    one line per machine, device and dtype in ``dtypes``: label → (TFLOP/s indexed by n, key). The key is the line
     of a live sweep the reported one belongs beside (``by="device"``: "mps" or "cpu"; ``by="dtype"``: the dtype),
     so a plot can draw both in one colour; the label names the chip, the device, the dtype where ``by="dtype"``, and
     the source key with the pull request or issue number (e.g. "M4 Max GPU, D #13"). A figure marked ``outlier`` in
@@ -574,6 +574,6 @@ def reported_sweeps(reported: pd.DataFrame, dtypes: Collection[str] = ("float32"
             where += " (single calls)"
         name = f"{chip.removeprefix('Apple ')} {'GPU' if device == 'mps' else 'CPU'}"
         label = f"{name}, {where}" if by == "device" else f"{name} {dtype}, {where}"
-        series = part.set_index(part["size"].astype(int))["value"].sort_index() * 1e3  # TFLOP/s -> GFLOP/s
+        series = part.set_index(part["size"].astype(int))["value"].sort_index()
         lines[label] = (series, device if by == "device" else dtype)
     return lines

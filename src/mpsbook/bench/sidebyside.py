@@ -8,15 +8,16 @@ many times faster this book's machine runs the step than the reported Mac, never
     from mpsbook.bench import sidebyside
     sidebyside.measured_table(records, "train_resnet50_32", "s/epoch")   # every variant, with its IQR
     sidebyside.loop_ratios(ours, theirs, "s/epoch")                      # reported loop ÷ this book's step
+    sidebyside.steps_beside_loops([("ResNet-50, 32×32", "s/epoch", ours, theirs)])  # one table, every workload
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from mpsbook.bench.report import book_training_rows, side_by_side_table, sig
+from mpsbook.bench.report import book_training_rows, iqr_percent, side_by_side_table, sig
 
 
 def variant_name(mode: str, dtype: str) -> str:
@@ -61,9 +62,10 @@ def measured_table(records: pd.DataFrame, benchmark: str, unit: str,
 def loop_ratios(ours: pd.DataFrame, theirs: pd.DataFrame, unit: str) -> pd.DataFrame:
     """How many times this book's step-only figure beats the reported loops at the batch sizes both have: a row per
     machine of ``ours`` (the side-by-side layout of :func:`mpsbook.bench.report.book_training_rows`), a column per
-    batch, each cell the range over the reported machines of ``theirs`` ("5.6–7.5×"). A reported loop includes the
-    step and more, so a ratio is an upper bound on how many times faster this book's machine runs the step; below
-    1, the reported machine runs it at least 1/ratio times faster. Empty when no batch size is shared."""
+    batch, each cell the range over the reported machines of ``theirs`` in two significant digits ("5.6–7.5×"). A
+    reported loop includes the step and more, so a ratio is an upper bound on how many times faster this book's
+    machine runs the step; below 1, the reported machine runs it at least 1/ratio times faster. Empty when no batch
+    size is shared."""
     if unit not in ("s/epoch", "samples/s"):
         raise ValueError(f"unit must be 's/epoch' or 'samples/s'; got {unit!r}.")
     pairs = ours[["who", "x", "value"]].merge(theirs[["who", "x", "value"]], on="x", suffixes=("", "_reported"))
@@ -71,11 +73,36 @@ def loop_ratios(ours: pd.DataFrame, theirs: pd.DataFrame, unit: str) -> pd.DataF
         return pd.DataFrame()
     faster = pairs["value_reported"] / pairs["value"] if unit == "s/epoch" else pairs["value"] / pairs["value_reported"]
     pairs = pairs.assign(ratio=faster, batch=pairs["x"].astype(int))
-
-    def span(group: pd.Series) -> str:
-        low, high = sig(group.min()), sig(group.max())
-        return f"{low}×" if low == high else f"{low}–{high}×"
-
-    table = pairs.groupby(["who", "batch"], sort=False)["ratio"].agg(span).unstack("batch")
+    table = pairs.groupby(["who", "batch"], sort=False)["ratio"].agg(lambda r: _span(r, "×", 2)).unstack("batch")
     table.index.name = None
     return table[sorted(table.columns)].fillna("–")
+
+
+def _span(values: pd.Series, suffix: str = "", digits: int = 3) -> str:
+    """'5.6–7.5×': the range of ``values`` in ``digits`` significant digits, one figure where both ends read alike."""
+    low, high = sig(values.min(), digits), sig(values.max(), digits)
+    return f"{low}{suffix}" if low == high else f"{low}–{high}{suffix}"
+
+
+def steps_beside_loops(parts: Sequence[tuple[str, str, pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
+    """Several workloads in one table. Each part is ``(name, unit, ours, theirs)``: this book's float32 steps and
+    the reported Macs' loops of one workload in the side-by-side layout
+    (:func:`mpsbook.bench.report.book_training_rows`, :func:`mpsbook.bench.report.reported_rows`). A row per step of
+    ``ours`` (in their order within each batch size), indexed by workload ("name (unit)"), batch and machine: the
+    range of the Macs' loops at that batch ("–" where none ran it), the step, the IQR as a share of it, and
+    :func:`loop_ratios`' range. ``ValueError`` when a part has no step of this book's."""
+    rows: list[dict[str, str]] = []
+    index: list[tuple[str, int, str]] = []
+    for name, unit, ours, theirs in parts:
+        if ours.empty:
+            raise ValueError(f"no step of this book's for {name!r}: run make bench on a machine first.")
+        ratios = loop_ratios(ours, theirs, unit)
+        for batch in sorted(ours["x"].dropna().astype(int).unique()):
+            macs = theirs.loc[theirs["x"] == batch, "value"]
+            for step in ours[ours["x"] == batch].itertuples():
+                shared = batch in ratios.columns and step.who in ratios.index
+                rows.append({"Macs' loops": _span(macs) if len(macs) else "–", "step": sig(step.value),
+                             "IQR %": iqr_percent(step.iqr_s, step.median_s, step.samples),
+                             "×": ratios.loc[step.who, batch] if shared else "–"})
+                index.append((f"{name} ({unit})", batch, step.who))
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["workload", "batch", "machine"]))
