@@ -418,6 +418,8 @@ def test_mac_chip_tables():
     assert specs.loc["M2", "GPU cores"] == "not stated" and specs.loc["M2", "FP32 peak"] == "–"
     assert specs.loc["M2", "bandwidth GB/s"] == "100"  # every M2 has it: no "(top)"
     assert specs.loc["M5"].tolist() == ["10 (top)", "153", "–", "4.147 (derived)", "27", "–"]  # 4147 / 153
+    stored, _ = report.mac_chip_tables(load_reported())
+    assert stored.loc["M1", "GPU ÷ CPU"] == "1.8 D"  # 1.4 / 0.8 = 1.75, not the 1.7 of 1.7499999999999998
 
 
 def test_dtype_table_gives_speed_ups_and_verdicts_against_float32():

@@ -507,7 +507,8 @@ def mac_chip_tables(reported: pd.DataFrame, chips: Collection[str] = ()) -> tupl
         pairs = [(s, g, c) for s in sorted(set(cpu["source"])) for g in
                  gpu[(gpu["source"] == s) & (gpu["dtype"] == "float32")]["value"]
                  for c in cpu[cpu["source"] == s]["value"]]
-        row["GPU ÷ CPU"] = ", ".join(f"{sig(g / c, 2)} {SOURCE_KEYS.get(s, s)}" for s, g, c in pairs) or "–"
+        # rounded first, so that 1.4 / 0.8 reads 1.8 like the 1.75 it is, not 1.7 from 1.7499999999999998
+        row["GPU ÷ CPU"] = ", ".join(f"{sig(round(g / c, 9), 2)} {SOURCE_KEYS.get(s, s)}" for s, g, c in pairs) or "–"
         key = chip.removeprefix("Apple ")
         rates[key] = row
         cores = sorted({int(c) for c in gpu["gpu_cores"].dropna()})
