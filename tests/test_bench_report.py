@@ -188,7 +188,7 @@ def test_sweep_table():
 def test_plot_sweep():
     fig = plots.plot_sweep(_live(), crossover=1024, title="t")
     ax = fig.axes[0]
-    assert "crossover: first n where mps wins, 1024" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "crossover: mps faster from n = 1024 up" in [t.get_text() for t in ax.get_legend().get_texts()]
     x, y = ax.get_lines()[0].get_data()
     assert list(x) == [64, 1024]
     assert y[1] == pytest.approx(2 * 1024**3 / 1e-3 / 1e12)  # TFLOP/s at the median

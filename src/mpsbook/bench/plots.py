@@ -103,8 +103,8 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
                verdict: pd.Series | None = None) -> Figure:
     """Throughput in TFLOP/s of a live n×n matmul sweep (2n³ FLOP over the median time) per line of ``live`` (a
     device, or a dtype), with error bars of the noise margin (:func:`margin_edges`), on log axes; a dotted line marks
-    the ``crossover`` size where there is one (the first size where the first line of ``live`` wins), grey bands the
-    sizes that ``verdict`` calls "within noise".
+    the ``crossover`` size where there is one (from which the first line of ``live`` is faster at every larger
+    size), grey bands the sizes that ``verdict`` calls "within noise".
     ``reported`` (:func:`mpsbook.bench.report.reported_sweeps`) adds other people's per-size figures as hollow,
     dashed lines, in the colour of the live line they belong beside where this page has one."""
     import matplotlib.pyplot as plt
@@ -124,7 +124,7 @@ def plot_sweep(live: Mapping[str, pd.DataFrame], crossover: int | None = None, t
     _draw_reported(ax, reported, lambda key: colours.get(key) or next(others, "grey"))
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":",
-                   label=f"crossover: first n where {next(iter(live))} wins, {crossover}")
+                   label=f"crossover: {next(iter(live))} faster from n = {crossover} up")
     _shade_within_noise(ax, verdict)
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="TFLOP/s", title=title)
     _log_ticks(ax.yaxis)  # plain numbers: 0.1, 1, 10
@@ -243,8 +243,8 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
                     crossover: int | None = None, verdict: pd.Series | None = None) -> Figure:
     """Median time per call (µs) of a live sweep per line of ``live`` (a device), with error bars of the noise
     margin (:func:`margin_edges`), on log axes: the flat part is the fixed cost of one call, the rising part the
-    work. A dotted line marks the ``crossover`` size where there is one (the first size where the first line of
-    ``live`` wins), grey bands the sizes that ``verdict`` calls "within noise"."""
+    work. A dotted line marks the ``crossover`` size where there is one (from which the first line of
+    ``live`` is faster at every larger size), grey bands the sizes that ``verdict`` calls "within noise"."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -255,7 +255,7 @@ def plot_time_sweep(live: Mapping[str, pd.DataFrame], xlabel: str, title: str = 
                     capsize=3, label=f"{name}, this page (median ± IQR)")
     if crossover is not None:
         ax.axvline(crossover, color="grey", linestyle=":",
-                   label=f"crossover: first size where {next(iter(live))} wins, {crossover:,} elements")
+                   label=f"crossover: {next(iter(live))} faster from {crossover:,} elements up")
     _shade_within_noise(ax, verdict)
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="µs per call", title=title)
     ax.legend(fontsize=8)
